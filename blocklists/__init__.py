@@ -1,0 +1,1 @@
+"""Term lists loaded by the keyword checkers (installed as ``draftgate_blocklists``)."""
