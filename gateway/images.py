@@ -1,0 +1,341 @@
+"""Decoding submitted images under limits, and their perceptual hashes.
+
+``inspect_image`` is the one gate every submitted image goes through: it
+refuses what is too big, not an image, truncated, a decompression bomb or an
+animation of too many frames (``ImageError`` with a message fit for a 422),
+and otherwise returns an ``ImageInfo`` carrying the hashes of a sample of
+frames, so the image-reuse checker never decodes the same bytes twice.
+
+Hashing is built for speed: JPEGs are decoded at 1/8 scale straight to
+luminance (Pillow's draft mode: a 64-bit hash never needs full resolution),
+everything is reduced once to a 32x32 grey thumbnail, and two 64-bit hashes
+are derived from it: a pHash (signs of the low DCT band against their median)
+and a dHash (signs of horizontal gradients on an 8x9 grid). Each comes with
+its eight dihedral variants (mirror, rotations by 90/180/270, and their
+combinations), computed from the one thumbnail: the pHash variants by sign
+flips and a transpose of the DCT coefficients, the dHash ones by permuting
+two tiny grids. A mirrored or rotated copy of a registered picture then has
+one variant equal (up to noise) to the registered hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+# Formats a post may carry. TIFF and the exotic decoders are left out on
+# purpose: every extra decoder is attack surface on untrusted bytes.
+ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "MPO", "PNG", "GIF", "WEBP", "BMP")
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_MAX_PIXELS = 64_000_000  # 48-megapixel phone photos fit; 50,000 x 50,000 does not
+DEFAULT_MAX_FRAMES = 500
+# Decoding frame k of a GIF or WebP animation decodes every frame before it,
+# so the frames we sample are bounded by a pixel budget, not only a count.
+DEFAULT_FRAME_PIXEL_BUDGET = 40_000_000
+DEFAULT_SAMPLE_FRAMES = 3
+
+THUMB = 32  # the grey thumbnail every hash is derived from
+HASH_BITS = 64
+
+# Names of the eight dihedral transforms, in the order variants are returned.
+# Variant k of an image's hashes equals the identity hash of ``ORIENTATIONS[k]``
+# applied to the image (numpy semantics: rot90 is counter-clockwise).
+ORIENTATIONS: tuple[str, ...] = (
+    "identity",
+    "flip_h",
+    "flip_v",
+    "rot180",
+    "transpose",
+    "rot90",
+    "rot270",
+    "transverse",
+)
+
+
+class ImageError(ValueError):
+    """A submitted image that cannot be accepted; ``message`` says why, for a 422."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class FrameHashes:
+    """The hashes of one frame: ``phash[k]``/``dhash[k]`` for orientation ``k``."""
+
+    frame: int
+    phash: tuple[int, ...]
+    dhash: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What ``inspect_image`` learnt about one accepted image."""
+
+    format: str
+    width: int
+    height: int
+    mode: str
+    frames: int
+    sha256: str
+    hashes: tuple[FrameHashes, ...]
+
+    @property
+    def animated(self) -> bool:
+        return self.frames > 1
+
+
+# ---------------------------------------------------------------------------
+# Decoding
+# ---------------------------------------------------------------------------
+
+
+def _open(data: bytes, max_bytes: int, max_pixels: int) -> Image.Image:
+    """Open (headers only) and enforce the byte and declared-pixel limits."""
+    if not data:
+        raise ImageError("image is empty")
+    if len(data) > max_bytes:
+        raise ImageError(f"image is {len(data)} bytes, over the limit of {max_bytes} bytes")
+    try:
+        im = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+    except Image.DecompressionBombError as exc:
+        # Pillow's own guard fires above twice its global limit; same answer as ours.
+        raise ImageError(f"image declares too many pixels (decompression bomb): {exc}") from None
+    except UnidentifiedImageError:
+        raise ImageError(
+            "not a recognised image (accepted formats: " + ", ".join(f.lower() for f in ALLOWED_FORMATS) + ")"
+        ) from None
+    except Exception as exc:  # a broken header can raise nearly anything
+        raise ImageError(f"image header is corrupt: {exc}") from None
+    width, height = im.size
+    if width <= 0 or height <= 0:
+        raise ImageError(f"image declares an empty size {width}x{height}")
+    if width * height > max_pixels:
+        raise ImageError(
+            f"image declares {width}x{height} pixels, over the limit of {max_pixels} pixels "
+            "(decompression bomb protection)"
+        )
+    return im
+
+
+def _frame_count(im: Image.Image, max_frames: int) -> int:
+    try:
+        frames = int(getattr(im, "n_frames", 1))
+    except Exception as exc:
+        raise ImageError(f"animation is corrupt: {exc}") from None
+    if frames > max_frames:
+        raise ImageError(f"animated image has {frames} frames, over the limit of {max_frames}")
+    return frames
+
+
+def _sample_indices(frames: int, pixels: int, budget: int, samples: int) -> list[int]:
+    """Frames to hash: spread over the animation, within the decode budget."""
+    reachable = max(1, min(frames, budget // max(1, pixels)))
+    if reachable <= samples:
+        return list(range(reachable))
+    step = (reachable - 1) / (samples - 1)
+    return sorted({round(i * step) for i in range(samples)})
+
+
+def _to_grey(im: Image.Image) -> Image.Image:
+    """Luminance, with transparency flattened onto white (how a page shows it)."""
+    if im.mode == "L":
+        return im
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("L")
+    return im.convert("L")
+
+
+def _thumbnail(frame: Image.Image) -> np.ndarray:
+    """The 32x32 grey thumbnail (float32) the hashes are computed from."""
+    grey = _to_grey(frame)
+    # BOX is an exact area average: a proper low-pass at any reduction, and fast.
+    small = grey.resize((THUMB, THUMB), Image.Resampling.BOX)
+    return np.asarray(small, dtype=np.float32)
+
+
+def iter_thumbnails(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_frames: int = DEFAULT_MAX_FRAMES,
+    frame_pixel_budget: int = DEFAULT_FRAME_PIXEL_BUDGET,
+    sample_frames: int = DEFAULT_SAMPLE_FRAMES,
+) -> tuple[Image.Image, tuple[int, int], int, list[tuple[int, np.ndarray]]]:
+    """Decode ``data`` under the limits: the image, its declared size, frame count, thumbnails."""
+    im = _open(data, max_bytes, max_pixels)
+    frames = _frame_count(im, max_frames)
+    width, height = im.size
+    out: list[tuple[int, np.ndarray]] = []
+    try:
+        if frames == 1 and im.format in ("JPEG", "MPO"):
+            # Draft mode: libjpeg scales in the DCT domain (down to 1/8) and
+            # emits luminance only; the thumbnail needs no more than that.
+            im.draft("L", (THUMB * 2, THUMB * 2))
+        for index in _sample_indices(frames, width * height, frame_pixel_budget, sample_frames):
+            if index:
+                im.seek(index)
+            im.load()
+            out.append((index, _thumbnail(im)))
+    except ImageError:
+        raise
+    except MemoryError:
+        raise ImageError("image is too large to decode") from None
+    except Exception as exc:  # truncated streams, bad chunks, zlib errors, ...
+        raise ImageError(f"image data is corrupt or truncated: {exc}") from None
+    return im, (width, height), frames, out
+
+
+# ---------------------------------------------------------------------------
+# Hashes
+# ---------------------------------------------------------------------------
+
+
+def _dct_matrix(n: int) -> np.ndarray:
+    k = np.arange(n)[:, None]
+    x = np.arange(n)[None, :]
+    return np.cos(np.pi * (2 * x + 1) * k / (2 * n)).astype(np.float32)
+
+
+_DCT8 = _dct_matrix(THUMB)[:8]  # only the 8 lowest frequencies are ever used
+_SIGN = np.where(np.arange(8) % 2 == 0, 1.0, -1.0).astype(np.float32)
+_FLIP_H = np.broadcast_to(_SIGN[None, :], (8, 8))  # mirror left-right: (-1)^v
+_FLIP_V = np.broadcast_to(_SIGN[:, None], (8, 8))  # mirror top-bottom: (-1)^u
+
+
+def _pack(bits: np.ndarray) -> tuple[int, ...]:
+    """(k, 64) booleans -> k 64-bit ints, first bit most significant."""
+    packed = np.packbits(bits.reshape(bits.shape[0], -1), axis=1)
+    return tuple(int(v) for v in packed.view(">u8").ravel())
+
+
+def _dihedral(a: np.ndarray) -> list[np.ndarray]:
+    """The eight transforms of an array, in ``ORIENTATIONS`` order."""
+    t = a.T
+    return [a, a[:, ::-1], a[::-1, :], a[::-1, ::-1], t, t[::-1, :], t[:, ::-1], t[::-1, ::-1]]
+
+
+def phash_variants(thumb: np.ndarray) -> tuple[int, ...]:
+    """pHash of ``thumb`` under each orientation, from one 8x8 block of DCT coefficients.
+
+    The DCT-II of a mirrored signal equals the original's with odd
+    frequencies negated, and a transpose transposes the coefficients, so the
+    eight variants cost sign flips instead of eight DCTs.
+    """
+    c = _DCT8 @ thumb @ _DCT8.T
+    h, v = c * _FLIP_H, c * _FLIP_V
+    hv = c * _FLIP_H * _FLIP_V
+    # Orientation order: see _dihedral; rot90 = flip_v(transpose) etc.
+    coeffs = np.stack([c, h, v, hv, c.T, v.T, h.T, hv.T])
+    flat = coeffs.reshape(8, 64)
+    medians = np.median(flat, axis=1, keepdims=True)
+    return _pack(flat > medians)
+
+
+def dhash_variants(thumb: np.ndarray) -> tuple[int, ...]:
+    """dHash (horizontal gradient signs on an 8-row, 9-column grid) under each orientation."""
+    img = Image.fromarray(thumb.astype(np.uint8) if thumb.dtype != np.uint8 else thumb, mode="L")
+    wide = np.asarray(img.resize((9, 8), Image.Resampling.BOX), dtype=np.int16)  # 8 rows, 9 cols
+    tall = np.asarray(img.resize((8, 9), Image.Resampling.BOX), dtype=np.int16)  # 9 rows, 8 cols
+    bits = []
+    for k, (w, t) in enumerate(zip(_dihedral(wide), _dihedral(tall))):
+        grid = w if k < 4 else t  # transposing orientations turn the tall grid wide
+        bits.append(grid[:, 1:] > grid[:, :-1])
+    return _pack(np.stack(bits))
+
+
+def frame_hashes(index: int, thumb: np.ndarray) -> FrameHashes:
+    return FrameHashes(index, phash_variants(thumb), dhash_variants(thumb))
+
+
+def hamming(a: int, b: int) -> int:
+    return (a ^ b).bit_count()
+
+
+# ---------------------------------------------------------------------------
+# The gate
+# ---------------------------------------------------------------------------
+
+# The workflow inspects each image before screening and the checker hashes it
+# during screening: a small cache keyed by content hash spares the second decode.
+_CACHE_SIZE = 256
+_cache: "OrderedDict[str, ImageInfo]" = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _cached(sha: str) -> ImageInfo | None:
+    with _cache_lock:
+        info = _cache.get(sha)
+        if info is not None:
+            _cache.move_to_end(sha)
+        return info
+
+
+def _remember(info: ImageInfo) -> None:
+    with _cache_lock:
+        _cache[info.sha256] = info
+        _cache.move_to_end(info.sha256)
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+
+
+def inspect_image(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_frames: int = DEFAULT_MAX_FRAMES,
+    frame_pixel_budget: int = DEFAULT_FRAME_PIXEL_BUDGET,
+    sample_frames: int = DEFAULT_SAMPLE_FRAMES,
+) -> ImageInfo:
+    """Validate and hash one image; raise ``ImageError`` for anything unacceptable.
+
+    Memory is bounded by ``max_bytes`` and by ``max_pixels`` checked against
+    the declared size *before* any pixel is decoded; time by the same and by
+    ``max_frames`` / ``frame_pixel_budget`` for animations. CPU-bound: call it
+    from a worker thread.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ImageError("image data must be bytes")
+    data = bytes(data)
+    if len(data) > max_bytes:  # before hashing the bytes, not after
+        raise ImageError(f"image is {len(data)} bytes, over the limit of {max_bytes} bytes")
+    sha = hashlib.sha256(data).hexdigest()
+    cached = _cached(sha)
+    if cached is not None and cached.width * cached.height <= max_pixels and cached.frames <= max_frames:
+        return cached
+    im, (width, height), frames, thumbs = iter_thumbnails(
+        data,
+        max_bytes=max_bytes,
+        max_pixels=max_pixels,
+        max_frames=max_frames,
+        frame_pixel_budget=frame_pixel_budget,
+        sample_frames=sample_frames,
+    )
+    info = ImageInfo(
+        format=str(im.format),
+        width=width,
+        height=height,
+        mode=str(im.mode),
+        frames=frames,
+        sha256=sha,
+        hashes=tuple(frame_hashes(i, t) for i, t in thumbs),
+    )
+    _remember(info)
+    return info
+
+
+def iter_frame_hashes(info: ImageInfo) -> Iterator[FrameHashes]:
+    yield from info.hashes
