@@ -32,7 +32,7 @@ from PIL import Image, UnidentifiedImageError
 
 # Formats a post may carry. TIFF and the exotic decoders are left out on
 # purpose: every extra decoder is attack surface on untrusted bytes.
-ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "MPO", "PNG", "GIF", "WEBP", "BMP")
+ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "GIF", "WEBP", "BMP")  # MPO opens through JPEG
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 64_000_000  # 48-megapixel phone photos fit; 50,000 x 50,000 does not
@@ -237,8 +237,8 @@ def phash_variants(thumb: np.ndarray) -> tuple[int, ...]:
     c = _DCT8 @ thumb @ _DCT8.T
     h, v = c * _FLIP_H, c * _FLIP_V
     hv = c * _FLIP_H * _FLIP_V
-    # Orientation order: see _dihedral; rot90 = flip_v(transpose) etc.
-    coeffs = np.stack([c, h, v, hv, c.T, v.T, h.T, hv.T])
+    # Orientation order as _dihedral: flip_v(a.T) has coefficients flip_v(c.T) = (flip_h c).T.
+    coeffs = np.stack([c, h, v, hv, c.T, h.T, v.T, hv.T])
     flat = coeffs.reshape(8, 64)
     medians = np.median(flat, axis=1, keepdims=True)
     return _pack(flat > medians)

@@ -1,11 +1,36 @@
-"""Shared text machinery for text checkers: visible text of HTML bodies.
+"""Shared text machinery for text checkers (built-in and third-party).
 
-(The normalisation, matching and jieba filter follow in this module.)
+- ``visible_text``: what a reader sees of an HTML body.
+- ``normalize``: folds the usual evasions (full-width and other compatibility
+  forms, case, traditional characters, symbols/spaces/zero-width characters
+  between characters, Chinese or circled numerals where a rule is about
+  numbers) while keeping a map back to offsets in the original text.
+- ``TermMatcher``: one Aho-Corasick automaton over many terms, reporting every
+  hit, overlapping ones included.
+- ``stands_alone``: the jieba word-boundary filter, run only on the sentence
+  around a hit; jieba's dictionary is loaded once per process.
+- ``parse_blocklist`` / ``parse_term_line``: the blocklist file format.
 """
 
 from __future__ import annotations
 
+import bisect
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+import ahocorasick
+
+from gateway.model import Severity
+
+# ---------------------------------------------------------------------------
+# Visible text of HTML bodies
+# ---------------------------------------------------------------------------
 
 # Elements whose content a reader never sees.
 _INVISIBLE = frozenset({"script", "style", "template", "noscript", "head"})
@@ -67,3 +92,481 @@ def visible_text(markup: str) -> str:
         if line or (out and out[-1]):
             out.append(line)
     return "\n".join(out).strip("\n")
+
+
+# ---------------------------------------------------------------------------
+# Normalisation
+# ---------------------------------------------------------------------------
+
+# Code points whose folding we precompute: the BMP plus the planes where styled
+# letters and digits live (mathematical alphanumerics, enclosed alphanumerics).
+_FOLD_RANGES = ((0x80, 0x10000), (0x1D400, 0x1D800), (0x1F100, 0x1F200))
+
+# Marks that carry meaning in secrecy markings and prices: never treated as
+# filler even though Unicode calls them symbols.
+_MEANINGFUL_SYMBOLS = frozenset("★☆¥$€£%+")
+# Punctuation that ends a sentence or clause: kept, because deleting it would
+# glue unrelated words together across sentences.
+_SENTENCE_PUNCT = frozenset("。！？；!?;\n…")
+_CLAUSE_PUNCT = frozenset("，,、：:（）()《》【】[]「」『』“”\"‘’<>{}")
+
+# Chinese and "financial" numerals, read as digits by number rules only.
+_NUMERALS = {
+    "〇": "0", "零": "0", "一": "1", "幺": "1", "二": "2", "三": "3", "四": "4",
+    "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
+    "壹": "1", "贰": "2", "叁": "3", "肆": "4", "伍": "5", "陆": "6", "柒": "7", "捌": "8", "玖": "9",
+}
+
+
+def _t2s_chars() -> dict[str, str]:
+    """Character-level traditional->simplified map from OpenCC's own dictionary.
+
+    Character level (not OpenCC's phrase conversion) because it keeps the text
+    the same length, so offsets stay exact, and because it runs in C through
+    ``str.translate`` instead of OpenCC's pure-Python phrase segmentation
+    (about two orders of magnitude slower on a 2,000-character draft).
+    """
+    import opencc  # opencc-python-reimplemented ships the dictionaries
+
+    path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+    table: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) == 2:
+            trad, simp = parts[0], parts[1].split(" ")[0]
+            if len(trad) == 1 and len(simp) == 1 and trad != simp:
+                table[trad] = simp
+    return table
+
+
+@dataclass(frozen=True)
+class _Tables:
+    # One char -> one char: NFKC, lower case, traditional->simplified; filler
+    # characters (spaces, zero-width, symbols) -> NUL, removed afterwards.
+    # A single ``str.translate`` does all of it in C.
+    fold: dict[int, int]
+    numerals: dict[int, int]
+
+
+_tables_lock = threading.Lock()
+_tables: _Tables | None = None
+_GAP = "\x00"
+_GAP_RUNS = re.compile("\x00+")
+
+
+def _is_gap(ch: str) -> bool:
+    if ch in _MEANINGFUL_SYMBOLS or ch in _SENTENCE_PUNCT or ch in _CLAUSE_PUNCT:
+        return False
+    cat = unicodedata.category(ch)
+    if cat in ("Zs", "Zl", "Zp", "Cf", "Sk", "Sm", "So", "Pc", "Pd", "Cc"):
+        return True
+    # Other punctuation used as filler: * . / \\ | ~ # @ & ' ` · • ・ and the like.
+    return cat == "Po"
+
+
+def _build_tables() -> _Tables:
+    t2s = _t2s_chars()
+    fold: dict[int, int] = {}
+    for lo, hi in ((0, 0x80), *_FOLD_RANGES):
+        for cp in range(lo, hi):
+            ch = chr(cp)
+            out = unicodedata.normalize("NFKC", ch)
+            # Multi-character expansions (e.g. ⑩ -> "10", ㈱ -> "(株)") would
+            # shift offsets; they are left as they are.
+            if len(out) != 1:
+                out = ch
+            low = out.lower()
+            out = low if len(low) == 1 else out
+            out = t2s.get(out, out)
+            if _is_gap(out):
+                out = _GAP
+            if out != ch:
+                fold[cp] = ord(out)
+    numerals = {ord(k): ord(v) for k, v in _NUMERALS.items()}
+    return _Tables(fold, numerals)
+
+
+def _get_tables() -> _Tables:
+    global _tables
+    if _tables is None:
+        with _tables_lock:
+            if _tables is None:
+                _tables = _build_tables()
+    return _tables
+
+
+_SENTENCE_RE = re.compile("[。！？；!?;\n…]")
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """A text and its normalised views, with offsets mapped back to the original.
+
+    - ``folded``: same length as ``original``; NFKC, lower case, simplified,
+      filler characters replaced by NUL.
+    - ``compact``: ``folded`` without spaces, zero-width characters and filler
+      symbols: the view terms are matched against.
+    - ``digits``: ``compact`` with Chinese and styled numerals read as digits
+      (same length as ``compact``): the view number rules use.
+    """
+
+    original: str
+    folded: str
+    compact: str
+    # Kept runs of ``folded``: compact start of each run, and how far it is
+    # shifted from its position in the original.
+    _run_starts: tuple[int, ...] = field(repr=False)
+    _run_shifts: tuple[int, ...] = field(repr=False)
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map a half-open span of ``compact`` to the span of ``original`` it came from."""
+        if not self._run_starts:
+            return start, end
+        i = bisect.bisect_right(self._run_starts, start) - 1
+        j = bisect.bisect_right(self._run_starts, end - 1) - 1 if end > start else i
+        return start + self._run_shifts[i], end + self._run_shifts[j]
+
+    @cached_property
+    def digits(self) -> str:
+        return self.compact.translate(_get_tables().numerals)
+
+    @cached_property
+    def _sentence_ends(self) -> list[int]:
+        return [m.start() for m in _SENTENCE_RE.finditer(self.compact)]
+
+    def sentence_of(self, pos: int) -> tuple[int, int]:
+        """The half-open span of ``compact`` holding the sentence around ``pos``."""
+        ends = self._sentence_ends
+        i = bisect.bisect_left(ends, pos)
+        start = ends[i - 1] + 1 if i > 0 else 0
+        end = ends[i] if i < len(ends) else len(self.compact)
+        return start, end
+
+    def sentence_index(self, pos: int) -> int:
+        """Which sentence ``pos`` of ``compact`` is in (0-based)."""
+        return bisect.bisect_left(self._sentence_ends, pos)
+
+
+def _normalize(text: str) -> Normalized:
+    folded = _normalize_folded(text)
+    if _GAP not in folded:
+        return Normalized(text, folded, folded, (), ())
+    starts: list[int] = [0]
+    shifts: list[int] = [0]
+    deleted = 0
+    for m in _GAP_RUNS.finditer(folded):
+        # The kept run after this gap starts, in compact, where the gap started.
+        starts.append(m.start() - deleted)
+        deleted += m.end() - m.start()
+        shifts.append(deleted)
+    compact = folded.replace(_GAP, "")
+    return Normalized(text, folded, compact, tuple(starts), tuple(shifts))
+
+
+def _normalize_folded(text: str) -> str:
+    return text.translate(_get_tables().fold)
+
+
+@lru_cache(maxsize=16)
+def normalize(text: str) -> Normalized:
+    """Normalise ``text`` (cached: the text checkers of one draft share the work)."""
+    return _normalize(text)
+
+
+def normalize_term(term: str) -> str:
+    """The form of a blocklist term that is matched against ``Normalized.compact``."""
+    return _normalize(term).compact
+
+
+def fold_digits(text: str) -> str:
+    """``text`` with Chinese and styled numerals as ASCII digits (same length)."""
+    return text.translate(_get_tables().numerals)
+
+
+# ---------------------------------------------------------------------------
+# Terms, hits and the matcher
+# ---------------------------------------------------------------------------
+
+POLICIES = ("strict", "boundary")
+
+
+@dataclass(frozen=True)
+class Term:
+    """One entry of a blocklist, with how a hit on it is judged."""
+
+    term: str  # as written in the list
+    key: str  # normalised form, matched against ``Normalized.compact``
+    list_name: str
+    severity: Severity
+    policy: str = "strict"  # strict | boundary
+    allow: tuple[str, ...] = ()  # normalised containing phrases in which a hit does not count
+    downgrade: Severity | None = None  # boundary policy: report cross-word hits at this severity instead of dropping them
+    attrs: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A term found in the normalised text; offsets in both views."""
+
+    term: Term
+    cstart: int  # in Normalized.compact
+    cend: int
+    start: int  # in Normalized.original (Draft.screened_text)
+    end: int
+    severity: Severity
+
+
+def _ascii_alnum(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+class TermMatcher:
+    """An immutable Aho-Corasick automaton over many terms (rebuilt, never mutated)."""
+
+    def __init__(self, terms: Iterable[Term]) -> None:
+        by_key: dict[str, list[Term]] = {}
+        for t in terms:
+            by_key.setdefault(t.key, []).append(t)
+        self.size = len(by_key)
+        self._automaton: ahocorasick.Automaton | None = None
+        if by_key:
+            automaton = ahocorasick.Automaton()
+            for key, group in by_key.items():
+                automaton.add_word(key, (len(key), tuple(group)))
+            automaton.make_automaton()
+            self._automaton = automaton
+
+    def raw(self, compact: str) -> Iterator[tuple[int, int, tuple[Term, ...]]]:
+        """Every occurrence of every key in ``compact`` as ``(start, end, terms)``, overlaps included."""
+        if self._automaton is None:
+            return
+        for last, (length, group) in self._automaton.iter(compact):
+            yield last + 1 - length, last + 1, group
+
+    def find(self, norm: Normalized) -> list[Hit]:
+        """Hits in ``norm`` after each term's policy (allow-list, word boundary) is applied."""
+        hits: list[Hit] = []
+        compact = norm.compact
+        for cstart, cend, group in self.raw(compact):
+            start, end = norm.to_original(cstart, cend)
+            for term in group:
+                severity = judge(norm, term, cstart, cend, start, end)
+                if severity is not None:
+                    hits.append(Hit(term, cstart, cend, start, end, severity))
+        return hits
+
+
+def judge(norm: Normalized, term: Term, cstart: int, cend: int, start: int, end: int) -> Severity | None:
+    """The severity a hit of ``term`` at this place deserves, or None when it does not count."""
+    original = norm.original
+    key = term.key
+    # An ASCII-edged term inside a longer ASCII word is a different word
+    # ("vx" in "devx"); checked on the original text so that inserted
+    # spaces ("v x") still count as evasion.
+    if _ascii_alnum(key[0]) and start > 0 and _ascii_alnum(norm.folded[start - 1]):
+        return None
+    if _ascii_alnum(key[-1]) and end < len(original) and _ascii_alnum(norm.folded[end]):
+        return None
+    compact = norm.compact
+    for phrase in term.allow:
+        offset = phrase.find(key)
+        while offset >= 0:
+            lo = cstart - offset
+            if lo >= 0 and compact.startswith(phrase, lo):
+                return None
+            offset = phrase.find(key, offset + 1)
+    if term.policy == "boundary" and not stands_alone(norm, cstart, cend):
+        return term.downgrade
+    return term.severity
+
+
+# ---------------------------------------------------------------------------
+# The jieba word-boundary filter
+# ---------------------------------------------------------------------------
+
+_jieba_lock = threading.Lock()
+_jieba: Any = None
+# Segmenting a whole long sentence costs more than it tells: a hit's words are
+# decided by its neighbourhood, so the window is clipped to this many
+# characters each side (still within the sentence).
+WINDOW = 24
+
+
+def jieba_tokenizer() -> Any:
+    """jieba's tokenizer with its dictionary loaded (once per process, thread-safe)."""
+    global _jieba
+    if _jieba is None:
+        with _jieba_lock:
+            if _jieba is None:
+                import logging
+
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                jieba.dt.initialize()
+                _jieba = jieba.dt
+    return _jieba
+
+
+def segment_window(norm: Normalized, cstart: int, cend: int) -> tuple[int, list[str]]:
+    """jieba tokens of the sentence around a hit (clipped), and where that window starts."""
+    s_lo, s_hi = norm.sentence_of(cstart)
+    lo = max(s_lo, cstart - WINDOW)
+    hi = min(max(s_hi, cend), cend + WINDOW)
+    window = norm.compact[lo:hi]
+    return lo, list(jieba_tokenizer().cut(window, HMM=True))
+
+
+def stands_alone(norm: Normalized, cstart: int, cend: int) -> bool:
+    """True when ``compact[cstart:cend]`` is one or more whole words of its sentence."""
+    lo, tokens = segment_window(norm, cstart, cend)
+    bounds = {lo}
+    pos = lo
+    for token in tokens:
+        pos += len(token)
+        bounds.add(pos)
+    return cstart in bounds and cend in bounds
+
+
+# ---------------------------------------------------------------------------
+# Blocklist files
+# ---------------------------------------------------------------------------
+#
+#   # comments start with '#'
+#   @list confidentiality          header: the list's name,
+#   @category confidentiality      its category,
+#   @severity block                the default severity,
+#   @policy strict                 and (optionally) the default policy
+#   绝密 | policy=boundary         one term a line; optional key=value fields:
+#   机密 | allow=机密性,机密度      severity, policy (strict|boundary), allow
+#   内部资料 | severity=review     (containing phrases), downgrade, and free
+#   包邮 | signal=call_to_buy      attributes a checker may read (signal, weight...)
+
+HEADER_KEYS = ("list", "category", "severity", "policy")
+
+
+class BlocklistError(ValueError):
+    """A blocklist could not be parsed; ``problems`` lists every bad line."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class Blocklist:
+    name: str
+    category: str
+    severity: Severity
+    policy: str
+    terms: tuple[Term, ...]
+    source: str = ""
+
+
+def _severity(value: str) -> Severity:
+    try:
+        return Severity(value.strip().lower())
+    except ValueError:
+        raise ValueError(f"unknown severity {value.strip()!r} (expected info, review or block)") from None
+
+
+def parse_term_line(
+    line: str, *, list_name: str, severity: Severity, policy: str = "strict"
+) -> Term:
+    """Parse one term line (``term | key=value | ...``); raises ValueError with the reason."""
+    fields_ = [f.strip() for f in line.split("|")]
+    raw = fields_[0]
+    if not raw:
+        raise ValueError("empty term")
+    key = normalize_term(raw)
+    if not key:
+        raise ValueError(f"term {raw!r} has no characters left after normalisation")
+    sev, pol, allow, downgrade = severity, policy, (), None
+    attrs: dict[str, str] = {}
+    for f in fields_[1:]:
+        if not f:
+            continue
+        name, eq, value = f.partition("=")
+        name, value = name.strip().lower(), value.strip()
+        if not eq or not name:
+            raise ValueError(f"field {f!r} is not key=value")
+        if name == "severity":
+            sev = _severity(value)
+        elif name == "policy":
+            if value not in POLICIES:
+                raise ValueError(f"unknown policy {value!r} (expected strict or boundary)")
+            pol = value
+        elif name == "allow":
+            phrases = [p.strip() for p in value.replace("，", ",").split(",") if p.strip()]
+            if not phrases:
+                raise ValueError("allow= needs at least one phrase")
+            keys = tuple(normalize_term(p) for p in phrases)
+            for p, k in zip(phrases, keys):
+                if key not in k:
+                    raise ValueError(f"allow phrase {p!r} does not contain the term {raw!r}")
+            allow = keys
+        elif name == "downgrade":
+            downgrade = _severity(value)
+        else:
+            attrs[name] = value
+    return Term(raw, key, list_name, sev, pol, allow, downgrade, attrs)
+
+
+def parse_blocklist(text: str, source: str = "<string>") -> Blocklist:
+    """Parse a whole blocklist file; every malformed line is reported as ``source:line: reason``."""
+    header: dict[str, str] = {}
+    problems: list[str] = []
+    terms: list[Term] = []
+    seen: dict[str, int] = {}
+    for lineno, raw_line in enumerate(text.splitlines(), start=1):
+        line = raw_line.strip()
+        if lineno == 1:
+            line = line.lstrip("\ufeff")
+        if not line or line.startswith("#"):
+            continue
+        where = f"{source}:{lineno}"
+        if line.startswith("@"):
+            name, _, value = line[1:].partition(" ")
+            name, value = name.strip().lower(), value.strip()
+            if name not in HEADER_KEYS:
+                problems.append(f"{where}: unknown header @{name}")
+            elif terms:
+                problems.append(f"{where}: header @{name} after the first term")
+            elif name in header:
+                problems.append(f"{where}: header @{name} given twice")
+            elif not value:
+                problems.append(f"{where}: header @{name} has no value")
+            else:
+                header[name] = value
+            continue
+        missing = [k for k in ("list", "category", "severity") if k not in header]
+        if missing:
+            problems.append(f"{where}: term before the header is complete (missing @{', @'.join(missing)})")
+            continue
+        try:
+            default_sev = _severity(header["severity"])
+            default_pol = header.get("policy", "strict")
+            if default_pol not in POLICIES:
+                raise ValueError(f"unknown default policy {default_pol!r}")
+        except ValueError as exc:
+            problems.append(f"{source}: header: {exc}")
+            break
+        try:
+            term = parse_term_line(line, list_name=header["list"], severity=default_sev, policy=default_pol)
+        except ValueError as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        if term.key in seen:
+            problems.append(f"{where}: term {term.term!r} repeats line {seen[term.key]}")
+            continue
+        seen[term.key] = lineno
+        terms.append(term)
+    missing = [k for k in ("list", "category", "severity") if k not in header]
+    if missing and not problems:
+        problems.append(f"{source}: header incomplete (missing @{', @'.join(missing)})")
+    if problems:
+        raise BlocklistError(problems)
+    return Blocklist(
+        header["list"], header["category"], _severity(header["severity"]),
+        header.get("policy", "strict"), tuple(terms), source,
+    )
