@@ -167,6 +167,38 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX audit_subject ON audit_log(subject);
         """,
     ),
+    # Text checkers (issue 3): admin changes to blocklists, embargo topics.
+    (
+        "text_0001_blocklist_changes",
+        """
+        CREATE TABLE text_blocklist_changes (
+            list TEXT NOT NULL,
+            key TEXT NOT NULL,
+            op TEXT NOT NULL CHECK (op IN ('add', 'remove')),
+            line TEXT NOT NULL,
+            changed_by TEXT,
+            changed_at TEXT NOT NULL,
+            PRIMARY KEY (list, key)
+        )
+        """,
+    ),
+    (
+        "text_0002_embargoes",
+        """
+        CREATE TABLE text_embargoes (
+            id TEXT PRIMARY KEY,
+            topic TEXT NOT NULL,
+            terms TEXT NOT NULL,
+            starts_at TEXT,
+            ends_at TEXT NOT NULL,
+            exempt_accounts TEXT NOT NULL DEFAULT '[]',
+            created_by TEXT,
+            created_at TEXT NOT NULL,
+            lifted_at TEXT
+        );
+        CREATE INDEX text_embargoes_ends ON text_embargoes(ends_at)
+        """,
+    ),
 ]
 
 
