@@ -199,6 +199,20 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX text_embargoes_ends ON text_embargoes(ends_at)
         """,
     ),
+    # Review console (issue 5): cookie sessions, only a hash of each session id is kept.
+    (
+        "console_0001_sessions",
+        """
+        CREATE TABLE console_sessions (
+            id_hash TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            csrf TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at REAL NOT NULL
+        );
+        CREATE INDEX console_sessions_expiry ON console_sessions(expires_at)
+        """,
+    ),
 ]
 
 
