@@ -213,6 +213,32 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX console_sessions_expiry ON console_sessions(expires_at)
         """,
     ),
+    # Image reuse checker (issue 4): registered images and their variant hashes (hex).
+    (
+        "images_0001_registry",
+        """
+        CREATE TABLE registered_images (
+            id TEXT PRIMARY KEY,
+            label TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('unlicensed', 'licensed', 'school_mark')),
+            licensed_to TEXT NOT NULL DEFAULT '[]',
+            sha256 TEXT NOT NULL UNIQUE,
+            format TEXT NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            bytes INTEGER NOT NULL,
+            created_by TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE registered_image_hashes (
+            image_id TEXT NOT NULL REFERENCES registered_images(id) ON DELETE CASCADE,
+            variant TEXT NOT NULL,
+            phash TEXT NOT NULL,
+            dhash TEXT NOT NULL,
+            PRIMARY KEY (image_id, variant)
+        )
+        """,
+    ),
 ]
 
 
