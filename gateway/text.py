@@ -570,3 +570,54 @@ def parse_blocklist(text: str, source: str = "<string>") -> Blocklist:
         header["list"], header["category"], _severity(header["severity"]),
         header.get("policy", "strict"), tuple(terms), source,
     )
+
+
+# ---------------------------------------------------------------------------
+# Numbers (for rules about numbers: identity cards, phone numbers)
+# ---------------------------------------------------------------------------
+
+# Runs of at least 7 digits in ``Normalized.digits`` (Chinese and styled
+# numerals already read as digits, separators already removed); an identity
+# card number may end in X.
+_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{7,}x?(?![0-9x])")
+
+
+@dataclass(frozen=True)
+class NumberRun:
+    digits: str
+    start: int  # in Normalized.original
+    end: int
+
+
+def number_runs(norm: Normalized) -> list[NumberRun]:
+    """Long digit runs however they were written (一三八, ①③⑧, １３８, 138-1234-5678)."""
+    digits = norm.digits
+    out = []
+    for m in _DIGIT_RUN.finditer(digits):
+        start, end = norm.to_original(m.start(), m.end())
+        out.append(NumberRun(m.group(), start, end))
+    return out
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10x98765432"
+
+
+def is_resident_id(number: str) -> bool:
+    """An 18-character PRC resident identity card number with a valid check digit and birth date."""
+    if len(number) != 18 or not number[:17].isdigit() or number[0] == "0":
+        return False
+    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS))
+    if _ID_CHECK[total % 11] != number[17].lower():
+        return False
+    year, month, day = int(number[6:10]), int(number[10:12]), int(number[12:14])
+    return 1900 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31
+
+
+_MOBILE = re.compile(r"(?:0?86)?(1[3-9][0-9]{9})")
+
+
+def mobile_number(number: str) -> str | None:
+    """The 11-digit mainland mobile number ``number`` is (optionally with 86 in front), or None."""
+    m = _MOBILE.fullmatch(number)
+    return m.group(1) if m else None

@@ -1,0 +1,131 @@
+"""Checker ``commercial``: unlicensed commercial content, as an explained score.
+
+Regulation article 12: no unlicensed commercial activity. Signals (calls to
+buy, offers and prices, shop and mini-program links, selling contacts,
+sponsorship markers) come from the admin-editable blocklist ``commercial``
+(each term has a ``signal`` kind and a ``weight``) and from the patterns
+below (prices, discounts, links, phone numbers). Each distinct piece of
+evidence counts once, each kind at most ``KIND_CAP``; a draft is flagged
+only when the sum reaches the threshold *and* at least two distinct pieces
+of evidence fired, so one stray word (a news story quoting a price) never
+flags a draft on its own. Severity ``review``, ``info`` for accounts with the
+``commercial`` permit; the finding lists every signal that fired.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.blocklists import BlocklistStore, setup_service
+from gateway.hookspecs import hookimpl
+from gateway.model import Draft, Finding, Severity
+from gateway.text import Normalized, mobile_number, normalize, number_runs
+
+NAME = "commercial"
+LIST = "commercial"
+THRESHOLD = 2.0
+KIND_CAP = 2.0
+
+# Patterns over ``Normalized.folded`` (same length as the original text;
+# fillers such as '.' and spaces are NUL there, hence the \x00 in them).
+_N = r"[0-9][0-9\x00,]*"
+_PATTERNS: tuple[tuple[str, str, float, re.Pattern[str]], ...] = (
+    ("price", "price", 1.0, re.compile(r"[¥$€£]\x00*[0-9]|" + _N + r"\x00*(?:元|块钱|rmb)(?![\u4e00-\u9fff]{0,2}年)")),
+    ("price", "price tag", 1.0, re.compile(r"(?:售价|价格|定价|单价|仅售|只要|低至|特价)[\x00:：]*[0-9]")),
+    ("offer", "discount", 1.0, re.compile(r"[0-9](?:\x00?[0-9])?\x00*折(?!扣|磨|腾|叠|服|射|断)|[一二三四五六七八九]折(?!扣|磨|腾|叠|服|射|断)|半价")),
+    ("offer", "buy-get", 1.0, re.compile(r"买[0-9一二三]+送[0-9一二三]+|满[0-9]+\x00*减[0-9]+")),
+)
+_LINK = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Signal:
+    kind: str
+    label: str
+    weight: float
+    start: int
+    end: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"signal": self.kind, "evidence": self.label, "weight": self.weight, "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True)
+class Score:
+    total: float
+    signals: tuple[Signal, ...]  # one per distinct piece of evidence, first occurrence
+
+    def flags(self, threshold: float) -> bool:
+        return self.total >= threshold and len(self.signals) >= 2
+
+
+def score(norm: Normalized, blocklists: BlocklistStore) -> Score:
+    """Every commercial signal in ``norm`` and the combined score."""
+    found: dict[str, Signal] = {}
+
+    def add(sig: Signal) -> None:
+        if sig.label not in found:
+            found[sig.label] = sig
+
+    for hit in blocklists.snapshot.hits(norm, LIST):
+        attrs = hit.term.attrs
+        add(Signal(attrs.get("signal", "other"), hit.term.term, float(attrs.get("weight", 1.0)), hit.start, hit.end))
+    folded = norm.folded
+    for kind, label, weight, pattern in _PATTERNS:
+        m = pattern.search(folded)
+        if m:
+            add(Signal(kind, label, weight, m.start(), m.end()))
+    link = _LINK.search(norm.original)
+    if link:
+        add(Signal("shop_link", "link", 0.5, link.start(), link.end()))
+    for run in number_runs(norm):
+        if mobile_number(run.digits):
+            add(Signal("contact", "mobile number", 1.0, run.start, run.end))
+        elif run.digits.startswith("0") or 7 <= len(run.digits) <= 8:
+            add(Signal("contact", "phone number", 0.5, run.start, run.end))
+    per_kind: dict[str, float] = {}
+    for sig in found.values():
+        per_kind[sig.kind] = per_kind.get(sig.kind, 0.0) + sig.weight
+    total = round(sum(min(KIND_CAP, v) for v in per_kind.values()), 3)
+    ordered = tuple(sorted(found.values(), key=lambda s: s.start))
+    return Score(total, ordered)
+
+
+class CommercialChecker:
+    name = NAME
+    version = "1.0"
+    description = "commercial content: prices, calls to buy, shop links, selling contacts, sponsorship (art. 12)"
+
+    def __init__(self, blocklists: BlocklistStore, settings: dict[str, Any] | None = None) -> None:
+        self.blocklists = blocklists
+        self.threshold = float((settings or {}).get("threshold", THRESHOLD))
+
+    def check(self, draft: Draft) -> list[Finding]:
+        text = draft.screened_text
+        result = score(normalize(text), self.blocklists)
+        if not result.flags(self.threshold):
+            return []
+        permitted = draft.account.permits.commercial
+        severity = Severity.INFO if permitted else Severity.REVIEW
+        strongest = max(result.signals, key=lambda s: (s.weight, -s.start))
+        listed = "; ".join(f"{s.kind}: {s.label}" for s in result.signals[:12])
+        message = (
+            f"commercial content (score {result.total:g}, threshold {self.threshold:g}): {listed}"
+            + (" — the account holds the commercial permit" if permitted else " — needs sign-off (art. 12)")
+        )
+        return [
+            Finding.text_match(
+                NAME, "commercial_content", severity, message,
+                term=strongest.label, start=strongest.start, end=strongest.end, text=text,
+                score=result.total, threshold=self.threshold,
+                signals=[s.to_json() for s in result.signals],
+            )
+        ]
+
+
+@hookimpl
+def register_checkers(gateway: Any) -> list[CommercialChecker]:
+    service = gateway.services.get("blocklists") or setup_service(gateway)
+    return [CommercialChecker(service, gateway.plugin_settings(NAME))]
