@@ -38,8 +38,10 @@ def new_draft_id() -> str:
     return f"d{int(time.time() * 1000):x}{secrets.token_hex(5)}"
 
 
-def request_hash(payload: ContentIn) -> str:
-    return hashlib.sha256(payload.model_dump_json().encode("utf-8")).hexdigest()
+def request_hash(payload: DraftIn) -> str:
+    """What an idempotent retry must repeat exactly: the account and the content."""
+    digest = content_of(payload).content_hash()
+    return hashlib.sha256(f"{payload.account}\n{digest}".encode("utf-8")).hexdigest()
 
 
 def content_of(payload: ContentIn) -> Content:

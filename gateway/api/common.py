@@ -25,7 +25,7 @@ from gateway.services import Gateway
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-USER_KEY = "draftgate_user"
+USER_KEY = web.RequestKey("draftgate_user", User)
 
 
 def field_path(loc: tuple[Any, ...]) -> str:

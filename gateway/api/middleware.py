@@ -23,9 +23,10 @@ async def error_middleware(request: web.Request, handler):  # type: ignore[no-un
         return await handler(request)
     except ApiError as e:
         return json_response(e.to_json(), status=e.status)
-    except web.HTTPRequestEntityTooLarge as e:
+    except web.HTTPRequestEntityTooLarge:
+        limit = gateway_of(request).config.max_body_bytes
         return json_response(
-            {"error": {"code": "body_too_large", "message": f"body: larger than the limit of {e.max_size} bytes"}}, 413
+            {"error": {"code": "body_too_large", "message": f"body: larger than the limit of {limit} bytes"}}, 413
         )
     except web.HTTPException as e:
         if e.status < 400:

@@ -1,0 +1,178 @@
+"""Shared fixtures: a real gateway app on 127.0.0.1 over a real SQLite file.
+
+``world`` is the everyday fixture: an app with test plugins, people with
+tokens, and two accounts. Test plugins (``TermChecker``, ``FlakyTarget``)
+are ordinary pluggy plugins registered through ``extra_plugins``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from gateway import auth
+from gateway.app import create_app
+from gateway.appkeys import GATEWAY
+from gateway.config import Config
+from gateway.hookspecs import hookimpl
+from gateway.model import Draft, Finding, PublishItem, PublishResult, Severity
+from gateway.services import Gateway
+
+
+class TermChecker:
+    """A test checker: REVIEWME → review, BLOCKME → block, CRASHME raises, SLOWME sleeps."""
+
+    name = "terms"
+    version = "1.0"
+    description = "test checker keyed on marker words"
+
+    def __init__(self, sleep: float = 5.0) -> None:
+        self.sleep = sleep
+        self.seen: list[str] = []
+
+    def check(self, draft: Draft) -> list[Finding]:
+        text = draft.screened_text
+        self.seen.append(draft.id)
+        if "CRASHME" in text:
+            raise RuntimeError("boom")
+        if "SLOWME" in text:
+            time.sleep(self.sleep)
+        out = []
+        for term, sev in (("REVIEWME", Severity.REVIEW), ("BLOCKME", Severity.BLOCK), ("NOTEME", Severity.INFO)):
+            start = text.find(term)
+            if start >= 0:
+                out.append(Finding.text_match("terms", term.lower(), sev, f"found {term}", term=term, start=start,
+                                              end=start + len(term), text=text))
+        return out
+
+
+class FlakyTarget:
+    """A publish target that answers ``retry`` ``failures`` times, then succeeds; records deliveries."""
+
+    name = "flaky"
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.calls: list[str] = []
+        self.delivered: dict[str, PublishItem] = {}
+
+    async def publish(self, item: PublishItem) -> PublishResult:
+        self.calls.append(item.idempotency_key)
+        if len(self.calls) <= self.failures:
+            return PublishResult.retry(f"upstream busy (call {len(self.calls)})")
+        if item.idempotency_key in self.delivered:
+            return PublishResult.ok({"duplicate": True})
+        self.delivered[item.idempotency_key] = item
+        return PublishResult.ok({"post": f"p-{len(self.delivered)}"})
+
+
+class MarkerPlugin:
+    """Registers the test checker and target (the same way any plugin does)."""
+
+    name = "test_plugin"
+
+    def __init__(self, checker: TermChecker | None = None, target: FlakyTarget | None = None) -> None:
+        self.checker = checker or TermChecker()
+        self.target = target or FlakyTarget()
+
+    @hookimpl
+    def register_checkers(self, gateway: Gateway) -> list[Any]:
+        return [self.checker]
+
+    @hookimpl
+    def publish_targets(self, gateway: Gateway) -> list[Any]:
+        return [self.target]
+
+
+def make_config(tmp_path: Path, **overrides: Any) -> Config:
+    base = dict(
+        db_path=str(tmp_path / "gateway.db"),
+        checker_timeout=1.0,
+        publish_retry_base=0.05,
+        publish_retry_cap=0.2,
+        publish_poll_interval=0.05,
+    )
+    base.update(overrides)
+    return Config().with_overrides(**base)
+
+
+@dataclass
+class World:
+    client: TestClient
+    app: web.Application
+    plugin: MarkerPlugin
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def gateway(self) -> Gateway:
+        return self.app[GATEWAY]
+
+    async def call(
+        self, method: str, path: str, who: str | None = None, json: Any = None, data: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        hdrs = dict(headers or {})
+        if who is not None:
+            hdrs["Authorization"] = f"Bearer {self.tokens.get(who, who)}"
+        resp = await self.client.request(method, path, json=json, data=data, headers=hdrs)
+        try:
+            body = await resp.json()
+        except Exception:  # noqa: BLE001 — non-JSON bodies (metrics) come back as text
+            body = await resp.text()
+        return resp.status, body
+
+    async def submit(self, who: str = "op", account: str = "acc", title: str = "标题", body: str = "正文", **extra: Any) -> tuple[int, Any]:
+        return await self.call("POST", "/v1/drafts", who, json={"account": account, "title": title, "body": body, **extra})
+
+    async def wait_publication(self, draft_id: str, state: str = "published", timeout: float = 5.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            status, body = await self.call("GET", f"/v1/drafts/{draft_id}", "admin")
+            assert status == 200, body
+            pub = body["draft"]["publication"]
+            if pub["state"] == state or time.monotonic() > deadline:
+                return pub
+            await asyncio.sleep(0.03)
+
+
+PEOPLE = [
+    ("admin", "管理员", "staff", True),
+    ("resp", "张老师", "staff", False),
+    ("op", "李同学", "student", False),
+    ("op2", "王同学", "student", False),
+    ("resp2", "赵老师", "staff", False),
+]
+
+
+async def build_world(aiohttp_client: Callable[..., Awaitable[TestClient]], tmp_path: Path, *,
+                      plugin: MarkerPlugin | None = None, accounts: bool = True, **config: Any) -> World:
+    plugin = plugin or MarkerPlugin()
+    cfg = make_config(tmp_path, **config)
+    app = await create_app(cfg, extra_plugins=[plugin])
+    client = await aiohttp_client(app)
+    world = World(client, app, plugin)
+    store = app[GATEWAY].store
+    for uid, name, kind, admin in PEOPLE:
+        _, world.tokens[uid] = auth.create_user(store, id=uid, name=name, kind=kind, admin=admin, actor="test")
+    if accounts:
+        for body in (
+            {"id": "acc", "name": "物理学院学生会", "platform": "wechat", "unit": "物理学院", "responsible": "resp",
+             "operators": ["op", "resp"], "publish": {"target": "flaky"}},
+            {"id": "acc2", "name": "化学学院", "platform": "weibo", "unit": "化学学院", "responsible": "resp2",
+             "operators": ["op2"], "publish": {"target": "flaky"}},
+        ):
+            status, out = await world.call("POST", "/v1/accounts", "admin", json=body)
+            assert status == 201, out
+    return world
+
+
+@pytest.fixture
+async def world(aiohttp_client: Any, tmp_path: Path) -> World:
+    return await build_world(aiohttp_client, tmp_path)

@@ -1,0 +1,103 @@
+"""Bad input gets the contract's status, error code and a message naming the field; nothing is stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import World, build_world
+
+
+def _draft_count(world: World) -> int:
+    return world.gateway.store.query_one("SELECT count(*) AS n FROM drafts")["n"]
+
+
+@pytest.mark.parametrize(
+    "raw, status, code",
+    [
+        (b"{not json", 400, "invalid_json"),
+        (b"\xff\xfe\x00garbage", 400, "invalid_encoding"),
+        (b"[1, 2]", 422, "invalid_field"),
+    ],
+)
+async def test_malformed_bodies(world: World, raw: bytes, status: int, code: str) -> None:
+    resp = await world.client.post("/v1/drafts", data=raw, headers={"Authorization": f"Bearer {world.tokens['op']}"})
+    assert resp.status == status
+    body = await resp.json()
+    assert body["error"]["code"] == code and body["error"]["message"]
+    assert _draft_count(world) == 0
+
+
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"title": "t", "body": "b"}, "account"),
+        ({"account": "acc", "body": "b"}, "title"),
+        ({"account": "acc", "title": 5, "body": "b"}, "title"),
+        ({"account": "acc", "title": "t", "body": ["b"]}, "body"),
+        ({"account": "acc", "title": "t", "body": "b", "body_format": "markdown"}, "body_format"),
+        ({"account": "acc", "title": "t", "body": "b", "images": [{"name": "a.png", "data": "***not base64***"}]}, "images[0].data"),
+        ({"account": "acc", "title": "t", "body": "b", "images": [{"data": "aGk="}]}, "images[0].name"),
+        ({"account": "acc", "title": "t" * 100_000, "body": "b"}, "title"),
+        ({"account": "acc", "title": "t", "body": "b", "colour": "red"}, "colour"),
+        ({"account": "nope", "title": "t", "body": "b"}, "account"),
+    ],
+)
+async def test_invalid_fields_are_422_naming_the_field(world: World, payload: dict[str, Any], field: str) -> None:
+    status, body = await world.call("POST", "/v1/drafts", "op", json=payload)
+    assert status == 422, body
+    assert body["error"]["field"] == field
+    assert field in body["error"]["message"]
+    assert _draft_count(world) == 0
+    status, _ = await world.submit()
+    assert status == 201, "the server keeps serving after bad input"
+
+
+async def test_body_over_the_limit_is_413(aiohttp_client: Any, tmp_path: Path) -> None:
+    world = await build_world(aiohttp_client, tmp_path, max_body_bytes=4096)
+    status, body = await world.submit(body="字" * 5000)
+    assert status == 413 and body["error"]["code"] == "body_too_large"
+    assert _draft_count(world) == 0
+    status, _ = await world.submit(body="短")
+    assert status == 201
+
+
+async def test_unknown_route_and_method_are_json_errors(world: World) -> None:
+    status, body = await world.call("GET", "/v1/nothing-here", "op")
+    assert status == 404 and body["error"]["code"] == "not_found"
+    status, body = await world.call("DELETE", "/v1/drafts", "op")
+    assert status == 405 and body["error"]["code"] == "method_not_allowed"
+
+
+async def test_bad_query_parameters(world: World) -> None:
+    status, body = await world.call("GET", "/v1/drafts?status=pending", "op")
+    assert status == 422 and body["error"]["field"] == "status"
+    status, body = await world.call("GET", "/v1/drafts?account=ghost", "op")
+    assert status == 422 and body["error"]["field"] == "account"
+
+
+async def test_bad_image_is_422_naming_the_image(world: World) -> None:
+    import base64
+
+    status, body = await world.submit(images=[{"name": "photo.jpg", "data": base64.b64encode(b"not an image at all").decode()}])
+    assert status == 422
+    assert body["error"]["field"] == "images[0]" and "photo.jpg" in body["error"]["message"]
+    assert _draft_count(world) == 0
+
+
+async def test_account_fields_validated(world: World) -> None:
+    status, body = await world.call("POST", "/v1/accounts", "admin", json={
+        "id": "bad id with spaces", "name": "n", "platform": "wechat", "unit": "u", "responsible": "resp"})
+    assert status == 422 and body["error"]["field"] == "id"
+    status, body = await world.call("POST", "/v1/accounts", "admin", json={
+        "id": "a4", "name": "n", "platform": "tiktok", "unit": "u", "responsible": "resp"})
+    assert status == 422 and body["error"]["field"] == "platform"
+    status, body = await world.call("POST", "/v1/accounts", "admin", json={
+        "id": "a4", "name": "n", "platform": "wechat", "unit": "u", "responsible": "resp", "publish": {"target": "nowhere"}})
+    assert status == 422 and body["error"]["field"] == "publish.target"
+    status, body = await world.call("POST", "/v1/accounts", "admin", json={
+        "id": "a4", "name": "北京大学物理", "platform": "wechat", "unit": "u", "responsible": "resp"})
+    assert status == 422 and body["error"]["field"] == "name" and "北京大学" in body["error"]["message"]
+    status, _ = await world.call("PATCH", "/v1/accounts/ghost", "admin", json={"review_policy": "all"})
+    assert status == 404
