@@ -13,6 +13,7 @@ from typing import Any, AsyncIterator, Callable
 from aiohttp import web
 
 from gateway import api
+from gateway import blocklists as text_blocklists, embargoes as text_embargoes
 from gateway.api.middleware import auth_middleware, error_middleware, metrics_middleware
 from gateway.appkeys import EXTRA, GATEWAY, OPENAPI_OPERATIONS
 from gateway.config import Config
@@ -27,6 +28,7 @@ log = logging.getLogger("draftgate.app")
 # Feature services the core offers plugins (blocklists, image registry, …):
 # each entry is ``fn(gateway)`` run at startup before the plugins' hooks.
 FEATURES: list[Callable[[Gateway], Any]] = []
+FEATURES += [text_blocklists.setup_service, text_embargoes.setup_service]
 
 
 async def _load_plugins(gw: Gateway) -> None:
