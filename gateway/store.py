@@ -239,6 +239,48 @@ MIGRATIONS: list[tuple[str, str]] = [
         )
         """,
     ),
+    # Platform publish targets (issue 6): sealed credentials and tokens, and the
+    # per-revision platform job so a restart resumes a publish instead of repeating it.
+    (
+        "platform_0001_credentials_jobs",
+        """
+        CREATE TABLE platform_credentials (
+            account TEXT PRIMARY KEY,
+            platform TEXT NOT NULL,
+            sealed BLOB NOT NULL,
+            fields TEXT NOT NULL,
+            set_by TEXT,
+            set_at TEXT NOT NULL
+        );
+        CREATE TABLE platform_tokens (
+            account TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            sealed BLOB NOT NULL,
+            expires_at REAL NOT NULL,
+            obtained_at TEXT NOT NULL,
+            PRIMARY KEY (account, platform)
+        );
+        CREATE TABLE platform_jobs (
+            idempotency_key TEXT PRIMARY KEY,
+            target TEXT NOT NULL,
+            account TEXT NOT NULL,
+            draft_id TEXT NOT NULL,
+            revision INTEGER NOT NULL,
+            stage TEXT NOT NULL,
+            data TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE platform_frontdoor_media (
+            id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            data BLOB NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """,
+    ),
 ]
 
 
