@@ -281,6 +281,77 @@ MIGRATIONS: list[tuple[str, str]] = [
         )
         """,
     ),
+    # Governance (issue 7): units, review dates, closings, platform statistics,
+    # directives and annual reviews; people changes are read from audit_log.
+    (
+        "gov_0001",
+        """
+        CREATE TABLE gov_units (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            first_responsible TEXT REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE gov_account_settings (
+            account TEXT PRIMARY KEY REFERENCES accounts(id),
+            review_date TEXT,
+            updated_by TEXT,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE gov_closings (
+            id INTEGER PRIMARY KEY,
+            account TEXT NOT NULL REFERENCES accounts(id),
+            requested_at TEXT NOT NULL,
+            requested_by TEXT,
+            reason TEXT NOT NULL,
+            deadline TEXT,
+            closed_at TEXT,
+            closed_by TEXT,
+            result TEXT,
+            cancelled_at TEXT
+        );
+        CREATE INDEX gov_closings_account ON gov_closings(account);
+        CREATE TABLE gov_account_stats (
+            account TEXT NOT NULL REFERENCES accounts(id),
+            on_date TEXT NOT NULL,
+            followers INTEGER NOT NULL,
+            recorded_by TEXT,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (account, on_date)
+        );
+        CREATE TABLE gov_post_stats (
+            draft_id TEXT NOT NULL REFERENCES drafts(id),
+            account TEXT NOT NULL,
+            on_date TEXT NOT NULL,
+            reads INTEGER NOT NULL,
+            likes INTEGER,
+            recorded_by TEXT,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (draft_id, on_date)
+        );
+        CREATE INDEX gov_post_stats_account ON gov_post_stats(account);
+        CREATE TABLE gov_directives (
+            id TEXT PRIMARY KEY,
+            topic TEXT NOT NULL,
+            terms TEXT NOT NULL,
+            starts_on TEXT NOT NULL,
+            ends_on TEXT NOT NULL,
+            accounts TEXT,
+            created_by TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE gov_annual_reviews (
+            account TEXT NOT NULL REFERENCES accounts(id),
+            year INTEGER NOT NULL,
+            result TEXT NOT NULL CHECK (result IN ('pass', 'fail')),
+            note TEXT NOT NULL DEFAULT '',
+            recorded_by TEXT,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (account, year)
+        )
+        """,
+    ),
 ]
 
 
