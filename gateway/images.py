@@ -25,7 +25,6 @@ import io
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -70,11 +69,17 @@ class ImageError(ValueError):
 
 @dataclass(frozen=True)
 class FrameHashes:
-    """The hashes of one frame: ``phash[k]``/``dhash[k]`` for orientation ``k``."""
+    """Hashes of one frame, ``phash[k]``/``dhash[k]`` under ``orientations[k]``.
+
+    ``crop`` is ``"full"`` for the whole frame, or ``"strip_bottom"`` for the
+    frame without its bottom band, where captions and watermarks go.
+    """
 
     frame: int
     phash: tuple[int, ...]
     dhash: tuple[int, ...]
+    crop: str = "full"
+    orientations: tuple[str, ...] = ORIENTATIONS
 
 
 @dataclass(frozen=True)
@@ -157,12 +162,21 @@ def _to_grey(im: Image.Image) -> Image.Image:
     return im.convert("L")
 
 
-def _thumbnail(frame: Image.Image) -> np.ndarray:
-    """The 32x32 grey thumbnail (float32) the hashes are computed from."""
+# A caption strip or watermark band along the bottom hides about this much.
+STRIP_BOTTOM = 0.12
+# The stripped query is looked up upright and mirrored only: captions are
+# added after any rotation, so they sit at the bottom of the posted picture.
+STRIP_ORIENTATIONS = (0, 1)
+
+
+def _thumbnail(frame: Image.Image) -> tuple[np.ndarray, np.ndarray]:
+    """The 32x32 grey thumbnails (float32) of the frame, and of it without its bottom band."""
     grey = _to_grey(frame)
     # BOX is an exact area average: a proper low-pass at any reduction, and fast.
     small = grey.resize((THUMB, THUMB), Image.Resampling.BOX)
-    return np.asarray(small, dtype=np.float32)
+    w, h = grey.size
+    stripped = grey.resize((THUMB, THUMB), Image.Resampling.BOX, box=(0, 0, w, max(1, h - round(h * STRIP_BOTTOM))))
+    return np.asarray(small, dtype=np.float32), np.asarray(stripped, dtype=np.float32)
 
 
 def iter_thumbnails(
@@ -173,12 +187,12 @@ def iter_thumbnails(
     max_frames: int = DEFAULT_MAX_FRAMES,
     frame_pixel_budget: int = DEFAULT_FRAME_PIXEL_BUDGET,
     sample_frames: int = DEFAULT_SAMPLE_FRAMES,
-) -> tuple[Image.Image, tuple[int, int], int, list[tuple[int, np.ndarray]]]:
+) -> tuple[Image.Image, tuple[int, int], int, list[tuple[int, tuple[np.ndarray, np.ndarray]]]]:
     """Decode ``data`` under the limits: the image, its declared size, frame count, thumbnails."""
     im = _open(data, max_bytes, max_pixels)
     frames = _frame_count(im, max_frames)
     width, height = im.size
-    out: list[tuple[int, np.ndarray]] = []
+    out: list[tuple[int, tuple[np.ndarray, np.ndarray]]] = []
     try:
         if frames == 1 and im.format in ("JPEG", "MPO"):
             # Draft mode: libjpeg scales in the DCT domain (down to 1/8) and
@@ -256,8 +270,21 @@ def dhash_variants(thumb: np.ndarray) -> tuple[int, ...]:
     return _pack(np.stack(bits))
 
 
-def frame_hashes(index: int, thumb: np.ndarray) -> FrameHashes:
-    return FrameHashes(index, phash_variants(thumb), dhash_variants(thumb))
+def frame_hashes(index: int, thumbs: tuple[np.ndarray, np.ndarray]) -> list[FrameHashes]:
+    """The query hashes of one frame: all orientations, plus the stripped upright/mirrored."""
+    full, stripped = thumbs
+    sp, sd = phash_variants(stripped), dhash_variants(stripped)
+    keep = STRIP_ORIENTATIONS
+    return [
+        FrameHashes(index, phash_variants(full), dhash_variants(full)),
+        FrameHashes(
+            index,
+            tuple(sp[k] for k in keep),
+            tuple(sd[k] for k in keep),
+            "strip_bottom",
+            tuple(ORIENTATIONS[k] for k in keep),
+        ),
+    ]
 
 
 def hamming(a: int, b: int) -> int:
@@ -331,11 +358,63 @@ def inspect_image(
         mode=str(im.mode),
         frames=frames,
         sha256=sha,
-        hashes=tuple(frame_hashes(i, t) for i, t in thumbs),
+        hashes=tuple(h for i, t in thumbs for h in frame_hashes(i, t)),
     )
     _remember(info)
     return info
 
 
-def iter_frame_hashes(info: ImageInfo) -> Iterator[FrameHashes]:
-    yield from info.hashes
+
+# ---------------------------------------------------------------------------
+# Registration variants
+# ---------------------------------------------------------------------------
+
+# Registered pictures are also hashed as if cropped, because a crop moves every
+# low DCT frequency at once and no global 64-bit hash survives 10% gone from a
+# side. (left, top, right, bottom) fractions; the query side adds orientations.
+CROP_VARIANTS: dict[str, tuple[float, float, float, float]] = {
+    "full": (0.0, 0.0, 0.0, 0.0),
+    "crop_left": (0.08, 0.0, 0.0, 0.0),
+    "crop_top": (0.0, 0.08, 0.0, 0.0),
+    "crop_right": (0.0, 0.0, 0.08, 0.0),
+    "crop_bottom": (0.0, 0.0, 0.0, 0.08),
+    "crop_all": (0.06, 0.06, 0.06, 0.06),
+    "crop_all_more": (0.11, 0.11, 0.11, 0.11),
+}
+
+
+@dataclass(frozen=True)
+class VariantHash:
+    """One stored hash of a registered image: its crop variant, pHash and dHash."""
+
+    variant: str
+    phash: int
+    dhash: int
+
+
+def registration_hashes(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    variants: dict[str, tuple[float, float, float, float]] | None = None,
+) -> tuple[ImageInfo, list[VariantHash]]:
+    """Validate an image to register and hash its first frame under each crop variant."""
+    info = inspect_image(data, max_bytes=max_bytes, max_pixels=max_pixels, sample_frames=1)
+    im = _open(data, max_bytes, max_pixels)
+    try:
+        if im.format in ("JPEG", "MPO"):
+            # Crops need a little more resolution than the bare thumbnail.
+            im.draft("L", (THUMB * 4, THUMB * 4))
+        im.load()
+        grey = _to_grey(im)
+    except Exception as exc:
+        raise ImageError(f"image data is corrupt or truncated: {exc}") from None
+    w, h = grey.size
+    out = []
+    for name, (left, top, right, bottom) in (variants or CROP_VARIANTS).items():
+        box = (round(w * left), round(h * top), w - round(w * right), h - round(h * bottom))
+        part = grey.crop(box) if box != (0, 0, w, h) else grey
+        thumb = np.asarray(part.resize((THUMB, THUMB), Image.Resampling.BOX), dtype=np.float32)
+        out.append(VariantHash(name, phash_variants(thumb)[0], dhash_variants(thumb)[0]))
+    return info, out

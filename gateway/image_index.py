@@ -1,0 +1,353 @@
+"""A Hamming-distance index over 64-bit hashes: multi-index hashing in NumPy.
+
+Multi-index hashing (Norouzi, Punjani & Fleet) splits each 64-bit key into
+``m`` disjoint chunks. If two keys differ in at most ``r`` bits, then by the
+pigeonhole principle at least one chunk differs in at most ``r // m`` bits, so
+a query probes, in each chunk's table, every chunk value within that small
+radius, and only the entries found there are verified with a popcount.
+
+Tables are CSR arrays (a dense offsets array over the chunk's 2^b values and
+the entry numbers sorted by chunk value), so one query, or a batch of them
+(the eight orientations of an image), is a handful of vectorised NumPy
+operations, not a Python loop over probes.
+
+Updates happen in place: additions go to a small unindexed tail that queries
+scan linearly, removals clear an ``alive`` flag; the tail is folded into the
+tables once it grows past a bound, so a query never scans much.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from itertools import combinations
+from typing import TYPE_CHECKING, Iterable
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from gateway.images import FrameHashes
+
+KEY_BITS = 64
+
+
+def _probe_masks(bits: int, radius: int) -> np.ndarray:
+    """Every ``bits``-bit XOR mask of weight at most ``radius``."""
+    masks = [0]
+    for weight in range(1, radius + 1):
+        for positions in combinations(range(bits), weight):
+            m = 0
+            for p in positions:
+                m |= 1 << p
+            masks.append(m)
+    return np.asarray(masks, dtype=np.int64)
+
+
+def _split(bits: int, m: int) -> list[tuple[int, int]]:
+    """(shift, width) of ``m`` near-equal chunks of a ``bits``-bit key."""
+    base, extra = divmod(bits, m)
+    out, shift = [], 0
+    for i in range(m):
+        width = base + (1 if i < extra else 0)
+        out.append((shift, width))
+        shift += width
+    return out
+
+
+def choose_chunks(n: int, radius: int) -> int:
+    """The chunk count minimising probes plus expected candidates for ``n`` uniform keys."""
+    best, best_cost = 4, math.inf
+    for m in range(2, 9):
+        widths = [w for _, w in _split(KEY_BITS, m)]
+        if max(widths) > 24:  # offsets table would exceed 64 MiB per chunk
+            continue
+        sub = radius // m
+        cost = 0.0
+        for w in widths:
+            probes = sum(math.comb(w, k) for k in range(sub + 1))
+            # a probe is a table lookup; a candidate is a gather plus a popcount
+            cost += probes * (1.0 + 3.0 * max(n, 1) / 2**w)
+        if cost < best_cost:
+            best, best_cost = m, cost
+    return best
+
+
+@dataclass(frozen=True)
+class Hit:
+    query: int  # position of the query key in the batch
+    entry: int  # entry number in the index
+    distance: int
+
+
+class HammingIndex:
+    """Entries are numbered in insertion order; each holds one 64-bit key."""
+
+    def __init__(self, radius: int, *, chunks: int | None = None, tail_limit: int = 8192) -> None:
+        if not 0 <= radius < KEY_BITS:
+            raise ValueError("radius must be between 0 and 63")
+        self.radius = radius
+        self.tail_limit = tail_limit
+        self._fixed_chunks = chunks
+        self._lock = threading.RLock()
+        self._buffer = np.zeros(0, dtype=np.uint64)
+        self._live_buffer = np.zeros(0, dtype=bool)
+        self._keys = self._buffer
+        self._alive = self._live_buffer
+        self._indexed = 0  # entries [0, _indexed) are in the tables; the rest is the tail
+        self._tables: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    # -- building --------------------------------------------------------------
+
+    @classmethod
+    def build(cls, keys: np.ndarray, radius: int, *, chunks: int | None = None, tail_limit: int = 8192) -> "HammingIndex":
+        index = cls(radius, chunks=chunks, tail_limit=tail_limit)
+        index._buffer = np.ascontiguousarray(keys, dtype=np.uint64).copy()
+        index._live_buffer = np.ones(len(index._buffer), dtype=bool)
+        index._keys, index._alive = index._buffer, index._live_buffer
+        index._reindex()
+        return index
+
+    def _reindex(self) -> None:
+        n = len(self._keys)
+        m = self._fixed_chunks or choose_chunks(n, self.radius)
+        tables = []
+        # uint64 -> int64 reinterpretation keeps the bits; the shifts below mask them.
+        keys = self._keys.view(np.int64)
+        for shift, width in _split(KEY_BITS, m):
+            values = (keys >> shift) & ((1 << width) - 1)
+            order = np.argsort(values, kind="stable").astype(np.int32)
+            counts = np.bincount(values, minlength=1 << width)
+            offsets = np.zeros((1 << width) + 1, dtype=np.int32)
+            np.cumsum(counts, out=offsets[1:])
+            masks = _probe_masks(width, self.radius // m)
+            tables.append((shift, width, offsets, order, masks))
+        self._tables = tables
+        self._indexed = n
+
+    # -- updating in place -----------------------------------------------------
+
+    def add(self, keys: np.ndarray | list[int]) -> np.ndarray:
+        """Append keys; returns their entry numbers."""
+        new = np.asarray(keys, dtype=np.uint64).reshape(-1)
+        with self._lock:
+            start = len(self._keys)
+            end = start + len(new)
+            if end > len(self._buffer):
+                # Amortised growth: one registration must not copy a million keys.
+                grown = np.zeros(max(end, 2 * len(self._buffer), 1024), dtype=np.uint64)
+                grown[:start] = self._keys
+                live = np.zeros(len(grown), dtype=bool)
+                live[:start] = self._alive
+                self._buffer, self._live_buffer = grown, live
+            self._buffer[start:end] = new
+            self._live_buffer[start:end] = True
+            # Readers take these views under the lock; earlier views stay valid.
+            self._keys = self._buffer[:end]
+            self._alive = self._live_buffer[:end]
+            if end - self._indexed > self.tail_limit:
+                self._reindex()
+            return np.arange(start, end)
+
+    def remove(self, entries: np.ndarray | list[int]) -> None:
+        with self._lock:
+            self._alive[np.asarray(entries, dtype=np.int64)] = False
+
+    def __len__(self) -> int:
+        return int(self._alive.sum())
+
+    @property
+    def chunks(self) -> int:
+        return len(self._tables)
+
+    def nbytes(self) -> int:
+        total = self._buffer.nbytes + self._live_buffer.nbytes
+        for _, _, offsets, order, masks in self._tables:
+            total += offsets.nbytes + order.nbytes + masks.nbytes
+        return total
+
+    # -- searching -------------------------------------------------------------
+
+    def search(self, queries: np.ndarray | list[int], radius: int | None = None) -> list[Hit]:
+        """Every live entry within ``radius`` (default: the index's) of each query key."""
+        r = self.radius if radius is None else radius
+        if r > self.radius:
+            raise ValueError(f"radius {r} exceeds the index radius {self.radius}")
+        q = np.asarray(queries, dtype=np.uint64).reshape(-1)
+        with self._lock:
+            keys, alive, indexed, tables = self._keys, self._alive, self._indexed, self._tables
+        if len(q) == 0 or len(keys) == 0:
+            return []
+        q_signed = q.view(np.int64)
+        cand_parts, qid_parts = [], []
+        for shift, width, offsets, order, masks in tables:
+            chunk = (q_signed >> shift) & ((1 << width) - 1)
+            probe = chunk[:, None] ^ masks[None, :]  # (Q, P)
+            starts = offsets[probe].ravel()
+            lengths = offsets[probe + 1].ravel() - starts
+            nonzero = lengths > 0
+            if not nonzero.any():
+                continue
+            starts, lengths = starts[nonzero], lengths[nonzero]
+            qids = np.repeat(np.arange(len(q)), probe.shape[1])[nonzero]
+            total = int(lengths.sum())
+            # positions start..start+len-1 for every probed bucket, without a loop
+            run_starts = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+            positions = run_starts + np.arange(total)
+            cand_parts.append(order[positions])
+            qid_parts.append(np.repeat(qids, lengths))
+        if indexed < len(keys):  # the unindexed tail: a linear scan, kept small
+            tail = np.arange(indexed, len(keys))
+            cand_parts.append(np.tile(tail, len(q)))
+            qid_parts.append(np.repeat(np.arange(len(q)), len(tail)))
+        if not cand_parts:
+            return []
+        cand = np.concatenate(cand_parts)
+        qid = np.concatenate(qid_parts)
+        dist = np.bitwise_count(keys[cand] ^ q[qid])
+        keep = (dist <= r) & alive[cand]
+        if not keep.any():
+            return []
+        pairs = np.unique(np.stack([qid[keep], cand[keep].astype(np.int64), dist[keep].astype(np.int64)]), axis=1)
+        return [Hit(int(a), int(b), int(c)) for a, b, c in pairs.T]
+
+
+def scan(keys: np.ndarray, queries: np.ndarray, radius: int) -> list[Hit]:
+    """The baseline: a vectorised linear scan with ``np.bitwise_count``."""
+    q = np.asarray(queries, dtype=np.uint64).reshape(-1)
+    hits = []
+    for i, key in enumerate(q):
+        dist = np.bitwise_count(keys ^ key)
+        for entry in np.flatnonzero(dist <= radius):
+            hits.append(Hit(i, int(entry), int(dist[entry])))
+    return hits
+
+
+# ---------------------------------------------------------------------------
+# Registered images over the index
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """A match needs pHash distance <= ``phash`` and pHash + dHash <= ``combined``."""
+
+    phash: int
+    combined: int
+
+
+@dataclass(frozen=True)
+class Match:
+    image_id: str
+    frame: int  # the query image's frame that matched
+    query_crop: str  # "full", or the query crop that matched (e.g. "strip_bottom")
+    orientation: str  # the orientation of the query that matched
+    variant: str  # the stored crop variant that matched
+    phash_distance: int
+    dhash_distance: int
+
+    @property
+    def distance(self) -> int:
+        """The combined 128-bit Hamming distance (pHash + dHash)."""
+        return self.phash_distance + self.dhash_distance
+
+
+class ImageMatcher:
+    """Stored variant hashes of registered images, searchable by Hamming distance.
+
+    The index holds every stored pHash; the dHash of each entry sits beside it
+    and only confirms candidates, so the index radius is the largest pHash
+    threshold of any status.
+    """
+
+    def __init__(self, radius: int) -> None:
+        self.index = HammingIndex(radius)
+        self._lock = threading.RLock()
+        self._image: list[str] = []
+        self._variant: list[str] = []
+        self._dhash = np.zeros(0, dtype=np.uint64)
+        self._entries: dict[str, list[int]] = {}
+
+    @classmethod
+    def build(cls, radius: int, rows: "list[tuple[str, str, int, int]]") -> "ImageMatcher":
+        """From ``(image_id, variant, phash, dhash)`` rows, in one pass (startup)."""
+        matcher = cls(radius)
+        if rows:
+            ids, variants, ph, dh = zip(*rows)
+            matcher.index = HammingIndex.build(np.array(ph, dtype=np.uint64), radius)
+            matcher._image = list(ids)
+            matcher._variant = list(variants)
+            matcher._dhash = np.array(dh, dtype=np.uint64)
+            for entry, image_id in enumerate(ids):
+                matcher._entries.setdefault(image_id, []).append(entry)
+        return matcher
+
+    def add(self, image_id: str, hashes: "list[tuple[str, int, int]]") -> None:
+        """Add one image's ``(variant, phash, dhash)`` hashes."""
+        with self._lock:
+            if image_id in self._entries:
+                self.remove(image_id)
+            entries = self.index.add([p for _, p, _ in hashes])
+            self._image.extend([image_id] * len(hashes))
+            self._variant.extend(v for v, _, _ in hashes)
+            self._dhash = np.concatenate([self._dhash, np.array([d for _, _, d in hashes], dtype=np.uint64)])
+            self._entries[image_id] = [int(e) for e in entries]
+
+    def remove(self, image_id: str) -> bool:
+        with self._lock:
+            entries = self._entries.pop(image_id, None)
+            if entries is None:
+                return False
+            self.index.remove(entries)
+            return True
+
+    def __contains__(self, image_id: str) -> bool:
+        return image_id in self._entries
+
+    @property
+    def images(self) -> int:
+        return len(self._entries)
+
+    @property
+    def entries(self) -> int:
+        return len(self.index)
+
+    def match(
+        self,
+        frames: "Iterable[FrameHashes]",
+        thresholds: "dict[str, Thresholds] | Thresholds",
+        status_of: "dict[str, str] | None" = None,
+    ) -> list[Match]:
+        """Best match per registered image for a query's hashes (all frames, crops, orientations).
+
+        ``thresholds`` is one ``Thresholds`` or one per status, with
+        ``status_of`` naming each image's status.
+        """
+        queries_p, queries_d, origin = [], [], []
+        for fh in frames:
+            for name, p, d in zip(fh.orientations, fh.phash, fh.dhash):
+                queries_p.append(p)
+                queries_d.append(d)
+                origin.append((fh.frame, fh.crop, name))
+        if not queries_p:
+            return []
+        with self._lock:
+            images, variants, dhash = self._image, self._variant, self._dhash
+            hits = self.index.search(np.array(queries_p, dtype=np.uint64))
+        best: dict[str, Match] = {}
+        for hit in hits:
+            image_id = images[hit.entry]
+            if isinstance(thresholds, Thresholds):
+                limit = thresholds
+            else:
+                limit = thresholds[(status_of or {})[image_id]]
+            if hit.distance > limit.phash:
+                continue
+            d = (int(dhash[hit.entry]) ^ queries_d[hit.query]).bit_count()
+            if hit.distance + d > limit.combined:
+                continue
+            frame, crop, orientation = origin[hit.query]
+            found = Match(image_id, frame, crop, orientation, variants[hit.entry], hit.distance, d)
+            if image_id not in best or found.distance < best[image_id].distance:
+                best[image_id] = found
+        return sorted(best.values(), key=lambda m: (m.distance, m.image_id))

@@ -1,0 +1,271 @@
+"""The registry of known images: durable rows, audited changes, an in-memory index.
+
+An admin registers a picture with a label and a status: ``unlicensed``,
+``licensed`` (to some accounts) or ``school_mark`` (the emblem or a logo).
+Each registration stores the picture's metadata in ``registered_images`` and
+its crop-variant hashes in ``registered_image_hashes`` (hex text, so admins
+can read them with ``sqlite3``; both tables come from the
+``images_0001_registry`` migration in ``gateway.store``), and appends an audit entry in the same
+transaction. The matcher over every stored hash is loaded once, when the
+registry is first asked for, and updated in place by ``add`` and ``remove``.
+
+Per-status thresholds come from ``[plugins.image_reuse.thresholds.<status>]``
+(``phash`` and ``combined``) in the gateway config.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from gateway import audit
+from gateway.image_index import ImageMatcher, Match, Thresholds
+from gateway.images import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_PIXELS,
+    FrameHashes,
+    ImageError,
+    ImageInfo,
+    registration_hashes,
+)
+from gateway.store import Store, dumps, utcnow
+
+if TYPE_CHECKING:
+    from gateway.services import Gateway
+
+STATUSES = ("unlicensed", "licensed", "school_mark")
+
+# Chosen on bench/image_eval.py: the largest distances that still keep every
+# pair of distinct photos apart, with a margin (see docs/image-checker.md).
+DEFAULT_THRESHOLDS: dict[str, Thresholds] = {
+    "unlicensed": Thresholds(phash=10, combined=26),
+    "licensed": Thresholds(phash=10, combined=26),
+    "school_mark": Thresholds(phash=10, combined=26),
+}
+MAX_RADIUS = 16  # beyond this a 64-bit pHash no longer tells photos apart
+# A new picture this close to a registered one (pHash + dHash, same
+# orientation, uncropped) is the same picture again: skipped as a duplicate.
+DUPLICATE_DISTANCE = 4
+
+class RegistryError(ValueError):
+    """A registration refused for a reason other than the image itself."""
+
+
+class DuplicateImage(RegistryError):
+    def __init__(self, existing: Mapping[str, Any]) -> None:
+        super().__init__(f"already registered as {existing['id']} ({existing['label']!r})")
+        self.existing = dict(existing)
+
+
+@dataclass(frozen=True)
+class ImageMatchResult:
+    """A registered image a draft image matched, with the image's record."""
+
+    match: Match
+    image: dict[str, Any]
+
+
+def thresholds_from_settings(settings: Mapping[str, Any]) -> dict[str, Thresholds]:
+    configured = settings.get("thresholds") or {}
+    out = {}
+    for status in STATUSES:
+        base = DEFAULT_THRESHOLDS[status]
+        given = configured.get(status) or {}
+        phash = int(given.get("phash", base.phash))
+        combined = int(given.get("combined", base.combined))
+        if not 0 <= phash <= MAX_RADIUS:
+            raise ValueError(f"image_reuse threshold {status}.phash must be between 0 and {MAX_RADIUS}")
+        out[status] = Thresholds(phash, max(phash, combined))
+    return out
+
+
+def _record(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "label": row["label"],
+        "status": row["status"],
+        "licensed_to": json.loads(row["licensed_to"]),
+        "sha256": row["sha256"],
+        "format": row["format"],
+        "width": row["width"],
+        "height": row["height"],
+        "bytes": row["bytes"],
+        "created_by": row["created_by"],
+        "created_at": row["created_at"],
+    }
+
+
+class ImageRegistry:
+    """Registered images, durable in the store and searchable in memory."""
+
+    def __init__(self, store: Store, settings: Mapping[str, Any] | None = None) -> None:
+        settings = dict(settings or {})
+        self.store = store
+        self.thresholds = thresholds_from_settings(settings)
+        self.max_bytes = int(settings.get("max_bytes", DEFAULT_MAX_BYTES))
+        self.max_pixels = int(settings.get("max_pixels", DEFAULT_MAX_PIXELS))
+        self.radius = max(t.phash for t in self.thresholds.values())
+        self._lock = threading.RLock()
+        self._status: dict[str, str] = {}
+        self._records: dict[str, dict[str, Any]] = {}
+        self.matcher = self._load()
+
+    def _load(self) -> ImageMatcher:
+        records = self.store.query("SELECT * FROM registered_images")
+        self._records = {r["id"]: _record(r) for r in records}
+        self._status = {r["id"]: r["status"] for r in records}
+        rows = [
+            (r["image_id"], r["variant"], int(r["phash"], 16), int(r["dhash"], 16))
+            for r in self.store.query("SELECT image_id, variant, phash, dhash FROM registered_image_hashes")
+        ]
+        return ImageMatcher.build(self.radius, rows)
+
+    # -- changes -----------------------------------------------------------
+
+    def add(
+        self,
+        data: bytes,
+        *,
+        label: str,
+        status: str,
+        licensed_to: Iterable[str] = (),
+        actor: str | None = None,
+    ) -> dict[str, Any]:
+        """Register a picture; raises ``ImageError``, ``DuplicateImage`` or ``RegistryError``.
+
+        CPU-bound (decoding, hashing): call from a worker thread.
+        """
+        if status not in STATUSES:
+            raise RegistryError(f"status must be one of {', '.join(STATUSES)}")
+        accounts = sorted({str(a) for a in licensed_to})
+        if status != "licensed" and accounts:
+            raise RegistryError("licensed_to is only for status 'licensed'")
+        if not label.strip():
+            raise RegistryError("label must not be empty")
+        info, hashes = registration_hashes(data, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
+        with self._lock:
+            existing = self._duplicate_of(info, hashes[0].phash, hashes[0].dhash)
+            if existing is not None:
+                raise DuplicateImage(existing)
+            image_id = "img_" + secrets.token_hex(8)
+            now = utcnow()
+            record = {
+                "id": image_id,
+                "label": label,
+                "status": status,
+                "licensed_to": accounts,
+                "sha256": info.sha256,
+                "format": info.format,
+                "width": info.width,
+                "height": info.height,
+                "bytes": len(data),
+                "created_by": actor,
+                "created_at": now,
+            }
+            with self.store.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO registered_images (id, label, status, licensed_to, sha256, format, width, height,"
+                    " bytes, created_by, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (image_id, label, status, dumps(accounts), info.sha256, info.format, info.width, info.height,
+                     len(data), actor, now),
+                )
+                conn.executemany(
+                    "INSERT INTO registered_image_hashes (image_id, variant, phash, dhash) VALUES (?,?,?,?)",
+                    [(image_id, h.variant, f"{h.phash:016x}", f"{h.dhash:016x}") for h in hashes],
+                )
+                audit.append(
+                    self.store,
+                    actor,
+                    "image.register",
+                    f"image:{image_id}",
+                    {"label": label, "status": status, "licensed_to": accounts, "sha256": info.sha256},
+                )
+            # Only after the commit: a failed write leaves the index untouched.
+            self.matcher.add(image_id, [(h.variant, h.phash, h.dhash) for h in hashes])
+            self._records[image_id] = record
+            self._status[image_id] = status
+            return dict(record)
+
+    def remove(self, image_id: str, *, actor: str | None = None) -> bool:
+        with self._lock:
+            record = self._records.get(image_id)
+            if record is None:
+                return False
+            with self.store.transaction() as conn:
+                conn.execute("DELETE FROM registered_image_hashes WHERE image_id = ?", (image_id,))
+                conn.execute("DELETE FROM registered_images WHERE id = ?", (image_id,))
+                audit.append(
+                    self.store,
+                    actor,
+                    "image.remove",
+                    f"image:{image_id}",
+                    {"label": record["label"], "status": record["status"], "sha256": record["sha256"]},
+                )
+            self.matcher.remove(image_id)
+            del self._records[image_id]
+            del self._status[image_id]
+            return True
+
+    def _duplicate_of(self, info: ImageInfo, phash: int, dhash: int) -> dict[str, Any] | None:
+        for record in self._records.values():
+            if record["sha256"] == info.sha256:
+                return record
+        near = self.matcher.match(
+            [FrameHashes(0, (phash,), (dhash,), "full", ("identity",))],
+            Thresholds(min(DUPLICATE_DISTANCE, self.radius), DUPLICATE_DISTANCE),
+        )
+        for m in near:
+            if m.variant == "full":
+                return self._records[m.image_id]
+        return None
+
+    # -- reading -----------------------------------------------------------
+
+    def get(self, image_id: str) -> dict[str, Any] | None:
+        record = self._records.get(image_id)
+        return dict(record) if record else None
+
+    def list(self, status: str | None = None) -> list[dict[str, Any]]:
+        records = sorted(self._records.values(), key=lambda r: (r["created_at"], r["id"]))
+        return [dict(r) for r in records if status is None or r["status"] == status]
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def match(self, info: ImageInfo) -> list[ImageMatchResult]:
+        """Registered images that ``info`` (any sampled frame, any orientation) matches."""
+        with self._lock:
+            status = dict(self._status)
+            records = self._records
+            matches = self.matcher.match(info.hashes, self.thresholds, status)
+            return [ImageMatchResult(m, dict(records[m.image_id])) for m in matches if m.image_id in records]
+
+
+_create_lock = threading.Lock()
+
+
+def get_registry(gateway: "Gateway") -> ImageRegistry:
+    """The gateway's registry, created (and its index loaded) on first use."""
+    registry = gateway.services.get("images")
+    if registry is None:
+        with _create_lock:
+            registry = gateway.services.get("images")
+            if registry is None:
+                registry = ImageRegistry(gateway.store, gateway.plugin_settings("image_reuse"))
+                gateway.services["images"] = registry
+    return registry
+
+
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "DuplicateImage",
+    "ImageError",
+    "ImageMatchResult",
+    "ImageRegistry",
+    "RegistryError",
+    "STATUSES",
+    "get_registry",
+]
