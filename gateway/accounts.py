@@ -10,11 +10,16 @@ from typing import Any
 from gateway import audit
 from gateway.auth import User, get_user
 from gateway.model import Account, Permits
+from gateway.secrets import open_publish, seal_publish
 from gateway.store import Store, dumps, utcnow
 
 # Article 3: names using these marks need the school's approval (school_marks permit).
 SCHOOL_MARKS = ("北京大学", "北大", "pekinguniversity", "pku", "燕园", "未名")
-_TRAD = str.maketrans({"學": "学", "園": "园", "燕": "燕", "京": "京"})
+_TRAD = str.maketrans({
+    "學": "学", "斈": "学", "園": "园", "薗": "园", "亰": "京",
+    # Cyrillic and Greek letters that render like P, K, U: "РКU" must not slip past.
+    "р": "p", "к": "k", "κ": "k", "ρ": "p", "υ": "u", "е": "e", "і": "i", "о": "o", "ѕ": "s", "у": "y",
+})
 _SKIP = re.compile(r"[\s\u200b-\u200f\u2060\ufeff·・._\-*]+")
 
 SECRET_KEYS = ("secret", "app_secret", "access_token", "password")
@@ -26,6 +31,22 @@ def find_school_mark(name: str) -> str | None:
     for mark in SCHOOL_MARKS:
         if mark in folded:
             return mark
+    return None
+
+
+def school_mark_problem(name: str, permits: dict[str, Any]) -> tuple[str, str] | None:
+    """Article 3: ``(field, message)`` when a name uses a school mark without the recorded approval.
+
+    The approval is the ``school_marks`` permit together with ``school_marks_ref``,
+    the reference of the school's written approval, so the record can be traced.
+    """
+    mark = find_school_mark(name)
+    if not mark:
+        return None
+    if not permits.get("school_marks"):
+        return "name", f"uses the school mark {mark!r}; that needs the school_marks permit (article 3)"
+    if not str(permits.get("school_marks_ref") or "").strip():
+        return "permits.school_marks_ref", f"the name uses the school mark {mark!r}: record the approval's reference (article 3)"
     return None
 
 
@@ -85,7 +106,7 @@ def get_account(store: Store, account_id: str) -> Account | None:
 
 def publish_config(store: Store, account_id: str) -> dict[str, Any]:
     row = store.query_one("SELECT publish FROM accounts WHERE id = ?", (account_id,))
-    return json.loads(row["publish"]) if row else {}
+    return open_publish(store, account_id, json.loads(row["publish"])) if row else {}
 
 
 class PeopleError(ValueError):
@@ -121,7 +142,8 @@ def insert_account(store: Store, values: dict[str, Any], actor: User) -> dict[st
         "official": int(values.get("official", False)),
         "permits": dumps(values.get("permits", {})),
         "review_policy": values.get("review_policy", "flagged"),
-        "publish": dumps(values.get("publish") or {"target": "outbox"}),
+        # Secrets in the publish config (a webhook's secret) are sealed, never stored in clear.
+        "publish": dumps(seal_publish(store, values["id"], values.get("publish") or {"target": "outbox"})),
         "status": "active",
         "created_at": now,
         "updated_at": now,
@@ -137,7 +159,9 @@ def insert_account(store: Store, values: dict[str, Any], actor: User) -> dict[st
 def update_account(store: Store, account_id: str, changes: dict[str, Any], actor: User, reason: str | None = None) -> dict[str, Any]:
     encoded = {}
     for key, value in changes.items():
-        if key in ("operators", "permits", "publish"):
+        if key == "publish":
+            encoded[key] = dumps(seal_publish(store, account_id, value))
+        elif key in ("operators", "permits"):
             encoded[key] = dumps(value)
         elif key == "official":
             encoded[key] = int(value)

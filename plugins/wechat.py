@@ -1,0 +1,3 @@
+"""Publish target wechat (being written for issue 6)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Publish target weibo (being written for issue 6)."""
+
+from __future__ import annotations
