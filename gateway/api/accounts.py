@@ -27,9 +27,9 @@ def _check_publish(gateway: Gateway, publish: PublishIn) -> dict[str, Any]:
 
 
 def _check_name(name: str, permits: dict[str, Any]) -> None:
-    mark = accounts.find_school_mark(name)
-    if mark and not permits.get("school_marks"):
-        raise invalid("name", f"uses the school mark {mark!r}; that needs the school_marks permit (article 3)", code="school_mark")
+    problem = accounts.school_mark_problem(name, permits)
+    if problem:
+        raise invalid(problem[0], problem[1], code="school_mark")
 
 
 async def create_account(request: web.Request) -> web.Response:
