@@ -50,22 +50,6 @@ def school_mark_problem(name: str, permits: dict[str, Any]) -> tuple[str, str] |
     return None
 
 
-def school_mark_problem(name: str, permits: dict[str, Any]) -> tuple[str, str] | None:
-    """Article 3: ``(field, message)`` when a name uses a school mark without the recorded approval.
-
-    The approval is the ``school_marks`` permit together with ``school_marks_ref``,
-    the reference of the school's written approval, so the record can be traced.
-    """
-    mark = find_school_mark(name)
-    if not mark:
-        return None
-    if not permits.get("school_marks"):
-        return "name", f"uses the school mark {mark!r}; that needs the school_marks permit (article 3)"
-    if not str(permits.get("school_marks_ref") or "").strip():
-        return "permits.school_marks_ref", f"the name uses the school mark {mark!r}: record the approval's reference (article 3)"
-    return None
-
-
 def account_from_row(row: dict[str, Any]) -> Account:
     permits = json.loads(row["permits"])
     return Account(
