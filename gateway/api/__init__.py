@@ -5,9 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.api import accounts, audit, checkers, drafts, system, users
+from gateway.api import images as images_api
 
 # Each module exposes setup(app); feature modules add themselves here.
 MODULES = [system, users, accounts, drafts, checkers, audit]
+MODULES.append(images_api)  # issue 4: the image registry
 
 
 def setup_routes(app: web.Application) -> None:
