@@ -352,6 +352,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         )
         """,
     ),
+    (
+        "gov_0002_closing_audit_seq",
+        """
+        ALTER TABLE gov_closings ADD COLUMN audit_seq INTEGER
+        """,
+    ),
 ]
 
 
