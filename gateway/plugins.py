@@ -96,5 +96,10 @@ def make_plugin_manager(
         if not pm.is_blocked(name):
             pm.register(plugin, name=name)
 
-    log.info("plugins loaded", extra={"plugins": sorted(n for n, _ in pm.list_name_plugin())})
+    log.info("plugins loaded", extra={"plugins": loaded_plugin_names(pm)})
     return pm
+
+
+def loaded_plugin_names(pm: pluggy.PluginManager) -> list[str]:
+    """Names of registered plugins (blocked names are listed by pluggy with ``None``)."""
+    return sorted(name for name, plugin in pm.list_name_plugin() if plugin is not None)

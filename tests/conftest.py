@@ -152,10 +152,11 @@ PEOPLE = [
 
 
 async def build_world(aiohttp_client: Callable[..., Awaitable[TestClient]], tmp_path: Path, *,
-                      plugin: MarkerPlugin | None = None, accounts: bool = True, **config: Any) -> World:
+                      plugin: MarkerPlugin | None = None, accounts: bool = True,
+                      extra_plugins: tuple[Any, ...] = (), **config: Any) -> World:
     plugin = plugin or MarkerPlugin()
     cfg = make_config(tmp_path, **config)
-    app = await create_app(cfg, extra_plugins=[plugin])
+    app = await create_app(cfg, extra_plugins=[plugin, *extra_plugins])
     client = await aiohttp_client(app)
     world = World(client, app, plugin)
     store = app[GATEWAY].store
