@@ -5,7 +5,8 @@ buy, offers and prices, shop and mini-program links, selling contacts,
 sponsorship markers) come from the admin-editable blocklist ``commercial``
 (each term has a ``signal`` kind and a ``weight``) and from the patterns
 below (prices, discounts, links, phone numbers). Each distinct piece of
-evidence counts once, each kind at most ``KIND_CAP``; a draft is flagged
+evidence counts once, each kind at most ``KIND_CAP``, all weak signals
+together at most ``WEAK_CAP``; a draft is flagged
 only when the sum reaches the threshold *and* at least two distinct pieces
 of evidence fired, so one stray word (a news story quoting a price) never
 flags a draft on its own. Severity ``review``, ``info`` for accounts with the
@@ -27,6 +28,9 @@ NAME = "commercial"
 LIST = "commercial"
 THRESHOLD = 2.0
 KIND_CAP = 2.0
+STRONG = 1.0  # signals weighing less are weak: together they count at most WEAK_CAP
+WEAK_CAP = 1.5
+WEAK_SPAN = 150
 
 # Patterns over ``Normalized.folded`` (same length as the original text;
 # fillers such as '.' and spaces are NUL there, hence the \x00 in them).
@@ -37,6 +41,8 @@ _PATTERNS: tuple[tuple[str, str, float, re.Pattern[str]], ...] = (
     ("offer", "discount", 1.0, re.compile(r"[0-9](?:\x00?[0-9])?\x00*折(?!扣|磨|腾|叠|服|射|断)|[一二三四五六七八九]折(?!扣|磨|腾|叠|服|射|断)|半价")),
     ("offer", "buy-get", 1.0, re.compile(r"买[0-9一二三]+送[0-9一二三]+|满[0-9]+\x00*减[0-9]+")),
 )
+# A sender's tag opening or closing a message (【某某教育】…), as ads carry.
+_SENDER_TAG = re.compile(r"^\s*【[^】\n]{2,16}】|【[^】\n]{2,16}】\s*$")
 _LINK = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 
 
@@ -77,18 +83,31 @@ def score(norm: Normalized, blocklists: BlocklistStore) -> Score:
         m = pattern.search(folded)
         if m:
             add(Signal(kind, label, weight, m.start(), m.end()))
+    tag = _SENDER_TAG.search(norm.original)
+    if tag:
+        add(Signal("sponsorship", "sender tag", 1.0, tag.start(), tag.end()))
     link = _LINK.search(norm.original)
     if link:
         add(Signal("shop_link", "link", 0.5, link.start(), link.end()))
     for run in number_runs(norm):
         if mobile_number(run.digits):
             add(Signal("contact", "mobile number", 1.0, run.start, run.end))
+        elif 16 <= len(run.digits) <= 19 and run.digits.isdigit():
+            add(Signal("payment", "bank card number", 1.5, run.start, run.end))
         elif run.digits.startswith("0") or 7 <= len(run.digits) <= 8:
             add(Signal("contact", "phone number", 0.5, run.start, run.end))
     per_kind: dict[str, float] = {}
+    weak = 0.0
     for sig in found.values():
-        per_kind[sig.kind] = per_kind.get(sig.kind, 0.0) + sig.weight
-    total = round(sum(min(KIND_CAP, v) for v in per_kind.values()), 3)
+        if sig.weight < STRONG:
+            weak += sig.weight
+        else:
+            per_kind[sig.kind] = per_kind.get(sig.kind, 0.0) + sig.weight
+    # Weak words pile up in any long article about the economy: they count
+    # by their density (per WEAK_SPAN characters), and together at most
+    # WEAK_CAP, so they may tip a draft over but never carry a long one.
+    density = min(1.0, WEAK_SPAN / max(1, len(norm.compact)))
+    total = round(sum(min(KIND_CAP, v) for v in per_kind.values()) + min(WEAK_CAP, weak * density), 3)
     ordered = tuple(sorted(found.values(), key=lambda s: s.start))
     return Score(total, ordered)
 
