@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -113,8 +114,12 @@ def _open(data: bytes, max_bytes: int, max_pixels: int) -> Image.Image:
     try:
         im = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except Image.DecompressionBombError as exc:
-        # Pillow's own guard fires above twice its global limit; same answer as ours.
-        raise ImageError(f"image declares too many pixels (decompression bomb): {exc}") from None
+        # Pillow's own guard fires (above twice its global limit) before we see the size.
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        declared = f"{int(found.group(1))} pixels" if found else "too many pixels"
+        raise ImageError(
+            f"image declares {declared}, over the limit of {max_pixels} pixels (decompression bomb protection)"
+        ) from None
     except UnidentifiedImageError:
         raise ImageError(
             "not a recognised image (accepted formats: " + ", ".join(f.lower() for f in ALLOWED_FORMATS) + ")"
@@ -377,7 +382,7 @@ CROP_VARIANTS: dict[str, tuple[float, float, float, float]] = {
     "crop_left": (0.08, 0.0, 0.0, 0.0),
     "crop_top": (0.0, 0.08, 0.0, 0.0),
     "crop_right": (0.0, 0.0, 0.08, 0.0),
-    "crop_bottom": (0.0, 0.0, 0.0, 0.08),
+    "crop_bottom": (0.0, 0.0, 0.0, STRIP_BOTTOM),  # what a caption band hides
     "crop_all": (0.06, 0.06, 0.06, 0.06),
     "crop_all_more": (0.11, 0.11, 0.11, 0.11),
 }

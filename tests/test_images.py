@@ -1,0 +1,203 @@
+"""gateway.images: the decoding gate (limits, bad images) and the hashes, on real photos."""
+
+from __future__ import annotations
+
+import io
+import resource
+import struct
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+from image_samples import TRANSFORMS, encode, load_photo, photo_paths  # noqa: E402
+
+from gateway import images  # noqa: E402
+from gateway.image_index import ImageMatcher  # noqa: E402
+from gateway.image_registry import DEFAULT_THRESHOLDS  # noqa: E402
+from gateway.images import ImageError, inspect_image, registration_hashes  # noqa: E402
+
+pytest.importorskip("skimage")
+
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera")
+LIMIT = DEFAULT_THRESHOLDS["unlicensed"]
+
+
+@pytest.fixture(scope="module")
+def photos() -> dict[str, bytes]:
+    paths = photo_paths()
+    return {name: encode(load_photo(paths[name]), "JPEG", quality=92) for name in PHOTOS}
+
+
+@pytest.fixture(scope="module")
+def matcher(photos: dict[str, bytes]) -> ImageMatcher:
+    m = ImageMatcher(LIMIT.phash)
+    for name, data in photos.items():
+        _, hashes = registration_hashes(data)
+        m.add(name, [(h.variant, h.phash, h.dhash) for h in hashes])
+    return m
+
+
+def matched(matcher: ImageMatcher, data: bytes) -> set[str]:
+    return {m.image_id for m in matcher.match(inspect_image(data).hashes, LIMIT)}
+
+
+# -- matching survives what operators do --------------------------------------------
+
+
+@pytest.mark.parametrize("transform", sorted(TRANSFORMS))
+def test_transformed_copy_matches_its_original_only(transform: str, photos: dict[str, bytes], matcher: ImageMatcher) -> None:
+    # crop_all_10 and the combined edit are the hardest; everything else must be exact
+    for name, data in photos.items():
+        copy = TRANSFORMS[transform](data)
+        assert copy != data
+        found = matched(matcher, copy)
+        assert found == {name}, f"{transform} of {name} matched {found}"
+
+
+def test_distinct_photos_do_not_match(photos: dict[str, bytes], matcher: ImageMatcher) -> None:
+    for name, data in photos.items():
+        assert matched(matcher, data) == {name}
+    # and photos that were never registered match nothing
+    paths = photo_paths()
+    for other in ("moon", "coins", "page", "motorcycle_left", "hubble_deep_field"):
+        assert matched(matcher, encode(load_photo(paths[other]), "PNG")) == set(), other
+
+
+def test_orientation_variants_are_the_hashes_of_the_turned_thumbnail() -> None:
+    rng = np.random.default_rng(7)
+    thumb = rng.integers(0, 256, (32, 32)).astype(np.float32)
+    p = images.phash_variants(thumb)
+    d = images.dhash_variants(thumb)
+    for k, turned in enumerate(images._dihedral(thumb)):
+        turned = np.ascontiguousarray(turned)
+        assert images.phash_variants(turned)[0] == p[k], images.ORIENTATIONS[k]
+        assert images.dhash_variants(turned)[0] == d[k], images.ORIENTATIONS[k]
+    assert len(set(p)) == 8  # a random picture looks different every way round
+
+
+def test_rotated_photo_reports_the_orientation(photos: dict[str, bytes], matcher: ImageMatcher) -> None:
+    turned = encode(Image.open(io.BytesIO(photos["chelsea"])).transpose(Image.Transpose.ROTATE_90), "PNG")
+    (m,) = matcher.match(inspect_image(turned).hashes, LIMIT)
+    assert m.image_id == "chelsea"
+    assert m.orientation in ("rot90", "rot270")
+    assert m.phash_distance <= LIMIT.phash
+
+
+def test_jpeg_is_decoded_at_reduced_scale_but_reports_its_real_size(photos: dict[str, bytes]) -> None:
+    big = encode(load_photo(photo_paths()["astronaut"]).resize((2048, 1536)), "JPEG", quality=85)
+    info = inspect_image(big)
+    assert (info.width, info.height, info.format) == (2048, 1536, "JPEG")
+    im = Image.open(io.BytesIO(big))
+    im.draft("L", (64, 64))
+    assert im.size == (256, 192)  # what the gate decodes: 1/8 of the pixels per side
+
+
+def test_inspection_is_cached_by_content(photos: dict[str, bytes]) -> None:
+    data = photos["rocket"]
+    assert inspect_image(data) is inspect_image(data)
+
+
+# -- bad images: a clean ImageError, bounded time and memory -------------------------
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+
+
+def bomb_png(width: int = 50_000, height: int = 50_000) -> bytes:
+    """A few hundred bytes declaring width x height grey pixels (all zero, highly compressible)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * (width + 1) * 8, 9)  # only the first rows: the header is the bomb
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", rows) + _png_chunk(b"IEND", b"")
+
+
+def animated_gif(frames: int, size: int = 16) -> bytes:
+    seq = [Image.new("L", (size, size), color=(i * 37) % 256) for i in range(frames)]
+    buf = io.BytesIO()
+    seq[0].save(buf, "GIF", save_all=True, append_images=seq[1:], duration=20, loop=0)
+    return buf.getvalue()
+
+
+def _bounded(data: bytes, **limits: int) -> str:
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    with pytest.raises(ImageError) as exc:
+        inspect_image(data, **{"max_bytes": 20 * 1024 * 1024, "max_pixels": 64_000_000, **limits})
+    assert time.perf_counter() - started < 2.0
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib < 200
+    return exc.value.message
+
+
+def test_decompression_bomb_is_refused_before_decoding() -> None:
+    data = bomb_png()
+    assert len(data) < 5000
+    message = _bounded(data)
+    assert "2500000000 pixels" in message and "decompression bomb" in message
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_bomb_below_pillows_own_limit_is_still_ours_to_refuse() -> None:
+    # 10,000 x 9,000 is under Pillow's error threshold but over a tighter configured limit
+    message = _bounded(bomb_png(10_000, 9_000), max_pixels=50_000_000)
+    assert "10000x9000" in message
+
+
+def test_truncated_jpeg(photos: dict[str, bytes]) -> None:
+    data = photos["coffee"]
+    message = _bounded(data[: len(data) // 2])
+    assert "truncated" in message or "corrupt" in message
+
+
+def test_not_an_image() -> None:
+    assert "not a recognised image" in _bounded(b"%PDF-1.7\n" + b"x" * 1000)
+    assert "empty" in _bounded(b"")
+
+
+def test_corrupt_png_data() -> None:
+    good = encode(Image.new("RGB", (64, 64), "red"), "PNG")
+    idat = good.index(b"IDAT") + 8  # keep the header intact, ruin the compressed pixels
+    broken = good[:idat] + bytes(b ^ 0x5A for b in good[idat:-16]) + good[-16:]
+    message = _bounded(broken)
+    assert "corrupt" in message
+
+
+def test_over_the_size_limit(photos: dict[str, bytes]) -> None:
+    data = photos["astronaut"]
+    message = _bounded(data, max_bytes=len(data) - 1)
+    assert f"{len(data)} bytes" in message and "limit" in message
+
+
+def test_animation_of_too_many_frames() -> None:
+    data = animated_gif(images.DEFAULT_MAX_FRAMES + 100)
+    message = _bounded(data)
+    assert f"{images.DEFAULT_MAX_FRAMES + 100} frames" in message
+
+
+def test_animation_is_checked_on_a_sample_of_frames(photos: dict[str, bytes], matcher: ImageMatcher) -> None:
+    photo = Image.open(io.BytesIO(photos["astronaut"])).convert("RGB").resize((256, 256))
+    # distinct frames (Pillow merges identical consecutive ones when saving)
+    blank = [Image.new("RGB", (256, 256), (40 + 8 * i, 90, 200 - 5 * i)) for i in range(20)]
+    frames = blank[:10] + [photo, photo.transpose(Image.Transpose.FLIP_LEFT_RIGHT)] + blank[10:]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=40, loop=0)
+    info = inspect_image(buf.getvalue())
+    assert info.frames == 22 and info.animated
+    sampled = sorted({h.frame for h in info.hashes})
+    assert sampled == [0, 10, 21]
+    assert {m.image_id for m in matcher.match(info.hashes, LIMIT)} == {"astronaut"}
+
+
+def test_frame_budget_bounds_decoding() -> None:
+    data = animated_gif(400, size=200)  # 400 frames of 40,000 pixels = 16 M pixel decodes
+    started = time.perf_counter()
+    info = inspect_image(data, frame_pixel_budget=2_000_000)
+    assert time.perf_counter() - started < 2.0
+    assert max(h.frame for h in info.hashes) < 2_000_000 // 40_000
