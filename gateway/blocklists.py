@@ -217,8 +217,9 @@ class BlocklistStore:
             raise BlocklistError(problems)
         return terms
 
-    def add_terms(self, name: str, items: Sequence[Any], actor: str | None) -> ChangeResult:
-        """Store and audit added terms, then rebuild; effective when this returns."""
+    def add_terms(self, name: str, items: Sequence[Any], actor: str | None, *, reload: bool = True) -> ChangeResult:
+        """Store and audit added terms, then rebuild (unless ``reload`` is False: the caller
+        then calls ``reload()`` itself, e.g. off the database thread); effective when that returns."""
         terms = self.parse_terms(name, items)
         lines = [term_to_line(item) for item in items]
         now = utcnow()
@@ -230,10 +231,11 @@ class BlocklistStore:
                     (name, term.key, line, actor, now),
                 )
             audit.append(self.store, actor, "blocklist.terms_added", f"blocklist:{name}", {"terms": lines})
-        self.reload()
+        if reload:
+            self.reload()
         return ChangeResult(name, tuple(t.term for t in terms))
 
-    def remove_terms(self, name: str, items: Sequence[Any], actor: str | None) -> ChangeResult:
+    def remove_terms(self, name: str, items: Sequence[Any], actor: str | None, *, reload: bool = True) -> ChangeResult:
         """Store and audit removed terms, then rebuild; a term not in the list is reported, not an error."""
         terms = self.parse_terms(name, items)
         current = {t.key for t in self._snapshot.lists[name].terms}
@@ -252,7 +254,8 @@ class BlocklistStore:
                     self.store, actor, "blocklist.terms_removed", f"blocklist:{name}",
                     {"terms": [t.term for t in removed]},
                 )
-            self.reload()
+            if reload:
+                self.reload()
         return ChangeResult(name, tuple(t.term for t in removed), tuple(missing))
 
 
