@@ -1,0 +1,101 @@
+"""gateway.image_index: multi-index hashing agrees with a brute-force scan, and updates in place."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gateway.image_index import HammingIndex, ImageMatcher, Thresholds, choose_chunks, scan
+from gateway.images import FrameHashes
+
+
+def random_keys(rng: np.random.Generator, n: int) -> np.ndarray:
+    return rng.integers(0, 2**64 - 1, n, dtype=np.uint64, endpoint=True)
+
+
+def flip_bits(key: int, bits: list[int]) -> int:
+    for b in bits:
+        key ^= 1 << int(b)
+    return key
+
+
+def planted(rng: np.random.Generator, keys: np.ndarray, count: int, radius: int) -> list[int]:
+    """Queries at exactly 0..radius bits from random entries, so hits exist at every distance."""
+    out = []
+    for i in range(count):
+        entry = int(keys[rng.integers(len(keys))])
+        out.append(flip_bits(entry, list(rng.choice(64, size=i % (radius + 1), replace=False))))
+    return out
+
+
+def as_set(hits: list) -> set[tuple[int, int, int]]:
+    return {(h.query, h.entry, h.distance) for h in hits}
+
+
+@pytest.mark.parametrize("n,radius,chunks", [(2_000, 10, None), (20_000, 10, 3), (20_000, 8, 4), (5_000, 13, 5)])
+def test_search_equals_linear_scan(n: int, radius: int, chunks: int | None) -> None:
+    rng = np.random.default_rng(n + radius)
+    keys = random_keys(rng, n)
+    # a cluster of near neighbours, as real hashes have
+    keys[: n // 10] = [flip_bits(int(keys[0]), list(rng.choice(64, size=3, replace=False))) for _ in range(n // 10)]
+    index = HammingIndex.build(keys, radius, chunks=chunks)
+    queries = planted(rng, keys, 40, radius) + [int(k) for k in random_keys(rng, 10)]
+    got = as_set(index.search(queries))
+    want = as_set(scan(keys, np.array(queries, dtype=np.uint64), radius))
+    assert got == want
+    assert len(want) >= 40  # the planted queries all hit
+
+
+def test_smaller_query_radius() -> None:
+    rng = np.random.default_rng(3)
+    keys = random_keys(rng, 5_000)
+    index = HammingIndex.build(keys, 12)
+    queries = planted(rng, keys, 30, 12)
+    assert as_set(index.search(queries, radius=5)) == as_set(scan(keys, np.array(queries, dtype=np.uint64), 5))
+    with pytest.raises(ValueError):
+        index.search(queries, radius=13)
+
+
+def test_add_and_remove_in_place_through_tail_and_reindex() -> None:
+    rng = np.random.default_rng(11)
+    index = HammingIndex(10, tail_limit=100)
+    all_keys: list[int] = []
+    for _ in range(7):  # 7 x 60 keys: the tail is folded into the tables several times
+        batch = [int(k) for k in random_keys(rng, 60)]
+        entries = index.add(batch)
+        assert list(entries) == list(range(len(all_keys), len(all_keys) + 60))
+        all_keys += batch
+    assert index._indexed > 0 and index._indexed < len(all_keys) + 1
+    keys = np.array(all_keys, dtype=np.uint64)
+    queries = planted(rng, keys, 30, 10)
+    assert as_set(index.search(queries)) == as_set(scan(keys, np.array(queries, dtype=np.uint64), 10))
+    removed = [h.entry for h in index.search(queries)][:10]
+    index.remove(removed)
+    assert not {h.entry for h in index.search(queries)} & set(removed)
+    assert len(index) == len(all_keys) - len(set(removed))
+
+
+def test_chunk_choice_grows_chunks_with_size() -> None:
+    assert choose_chunks(10_000, 10) >= choose_chunks(10_000_000, 10)
+    assert choose_chunks(1_000_000, 10) in (3, 4)
+
+
+def test_matcher_best_match_per_image_and_thresholds() -> None:
+    m = ImageMatcher(10)
+    m.add("a", [("full", 0x0F0F_0F0F_0F0F_0F0F, 0x1234), ("crop_left", 0xFFFF_0000_FFFF_0000, 0x1234)])
+    m.add("b", [("full", 0xAAAA_AAAA_AAAA_AAAA, 0)])
+    query = [FrameHashes(0, (0x0F0F_0F0F_0F0F_0F0E, 0xAAAA_AAAA_AAAA_AAAA), (0x1234, 0xFF), "full",
+                         ("identity", "flip_h"))]
+    found = m.match(query, Thresholds(10, 20))
+    assert [(x.image_id, x.orientation, x.phash_distance, x.dhash_distance) for x in found] == [
+        ("a", "identity", 1, 0),
+        ("b", "flip_h", 0, 8),
+    ]
+    # the combined threshold refuses b (0 + 8 > 5); per-status thresholds pick per image
+    assert [x.image_id for x in m.match(query, Thresholds(10, 5))] == ["a"]
+    status = {"a": "unlicensed", "b": "licensed"}
+    per = {"unlicensed": Thresholds(0, 0), "licensed": Thresholds(10, 20)}
+    assert [x.image_id for x in m.match(query, per, status)] == ["b"]
+    assert m.remove("a") and not m.remove("a")
+    assert [x.image_id for x in m.match(query, Thresholds(10, 20))] == ["b"]
+    assert m.images == 1 and m.entries == 1

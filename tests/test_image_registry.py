@@ -1,0 +1,112 @@
+"""gateway.image_registry: durable, audited registrations over a real SQLite file; the in-memory index."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+from image_samples import TRANSFORMS, encode, load_photo, photo_paths  # noqa: E402
+
+from gateway import audit  # noqa: E402
+from gateway.image_registry import (  # noqa: E402
+    DuplicateImage,
+    ImageRegistry,
+    RegistryError,
+    thresholds_from_settings,
+)
+from gateway.images import CROP_VARIANTS, ImageError, inspect_image  # noqa: E402
+from gateway.store import Store  # noqa: E402
+
+pytest.importorskip("skimage")
+
+
+@pytest.fixture(scope="module")
+def photos() -> dict[str, bytes]:
+    paths = photo_paths()
+    return {n: encode(load_photo(paths[n]), "JPEG", quality=90) for n in ("astronaut", "coffee", "chelsea", "rocket")}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "reg.db")
+    yield s
+    s.close()
+
+
+def test_add_is_durable_audited_and_listed(store: Store, photos: dict[str, bytes]) -> None:
+    reg = ImageRegistry(store)
+    a = reg.add(photos["astronaut"], label="NASA astronaut", status="unlicensed", actor="admin")
+    b = reg.add(photos["coffee"], label="coffee", status="licensed", licensed_to=["acc2", "acc"], actor="admin")
+    assert a["id"].startswith("img_") and a["width"] == 512 and a["format"] == "JPEG"
+    assert b["licensed_to"] == ["acc", "acc2"]
+    assert [r["id"] for r in reg.list()] == [a["id"], b["id"]]
+    assert [r["id"] for r in reg.list("licensed")] == [b["id"]]
+    rows = store.query("SELECT image_id, variant, phash, dhash FROM registered_image_hashes WHERE image_id = ?", (a["id"],))
+    assert {r["variant"] for r in rows} == set(CROP_VARIANTS)
+    assert all(len(r["phash"]) == 16 and int(r["phash"], 16) >= 0 for r in rows)
+    entries = audit.entries(store, subject=f"image:{a['id']}")
+    assert [(e["action"], e["actor"], e["data"]["status"]) for e in entries] == [("image.register", "admin", "unlicensed")]
+    assert audit.verify(store)["ok"]
+
+    # a registry built later from the same file finds the picture (index loaded at startup)
+    again = ImageRegistry(store)
+    hits = again.match(inspect_image(TRANSFORMS["rotate_90"](photos["astronaut"])))
+    assert [(h.image["id"], h.image["label"]) for h in hits] == [(a["id"], "NASA astronaut")]
+
+
+def test_remove_updates_index_in_place_and_is_audited(store: Store, photos: dict[str, bytes]) -> None:
+    reg = ImageRegistry(store)
+    a = reg.add(photos["chelsea"], label="cat", status="unlicensed", actor="admin")
+    query = inspect_image(TRANSFORMS["jpeg_q15"](photos["chelsea"]))
+    assert [h.image["id"] for h in reg.match(query)] == [a["id"]]
+    assert reg.remove(a["id"], actor="admin2")
+    assert reg.match(query) == []
+    assert not reg.remove(a["id"])
+    assert store.query("SELECT * FROM registered_image_hashes") == []
+    assert [e["action"] for e in audit.entries(store, subject=f"image:{a['id']}")] == ["image.register", "image.remove"]
+    assert ImageRegistry(store).match(query) == []
+
+
+def test_duplicates_exact_and_re_encoded_are_refused(store: Store, photos: dict[str, bytes]) -> None:
+    reg = ImageRegistry(store)
+    first = reg.add(photos["rocket"], label="rocket", status="unlicensed")
+    with pytest.raises(DuplicateImage) as exc:
+        reg.add(photos["rocket"], label="rocket again", status="licensed")
+    assert exc.value.existing["id"] == first["id"]
+    with pytest.raises(DuplicateImage):
+        reg.add(TRANSFORMS["to_png"](photos["rocket"]), label="rocket png", status="unlicensed")
+    # a clearly edited copy is a separate registration (it is not the same picture)
+    reg.add(TRANSFORMS["rotate_90"](photos["rocket"]), label="rocket turned", status="unlicensed")
+    assert len(reg) == 2
+
+
+def test_refusals(store: Store, photos: dict[str, bytes]) -> None:
+    reg = ImageRegistry(store, {"max_bytes": 10_000})
+    with pytest.raises(ImageError, match="over the limit"):
+        reg.add(photos["coffee"], label="coffee", status="unlicensed")
+    reg = ImageRegistry(store)
+    with pytest.raises(RegistryError, match="status"):
+        reg.add(photos["coffee"], label="coffee", status="stolen")
+    with pytest.raises(RegistryError, match="licensed_to"):
+        reg.add(photos["coffee"], label="coffee", status="unlicensed", licensed_to=["acc"])
+    with pytest.raises(ImageError):
+        reg.add(b"GIF89a" + b"\x00" * 20, label="junk", status="unlicensed")
+    assert len(reg) == 0 and store.query("SELECT * FROM registered_images") == []
+
+
+def test_per_status_thresholds_from_settings(store: Store, photos: dict[str, bytes]) -> None:
+    strict = ImageRegistry(store, {"thresholds": {"unlicensed": {"phash": 0, "combined": 0}}})
+    assert strict.thresholds["unlicensed"].phash == 0
+    assert strict.thresholds["licensed"] == thresholds_from_settings({})["licensed"]
+    strict.add(photos["astronaut"], label="a", status="unlicensed")
+    strict.add(photos["coffee"], label="c", status="licensed", licensed_to=["acc"])
+    brighter_a = inspect_image(TRANSFORMS["brighter_40"](photos["astronaut"]))
+    brighter_c = inspect_image(TRANSFORMS["brighter_40"](photos["coffee"]))
+    assert strict.match(brighter_a) == []  # zero tolerance for this status
+    assert [h.image["label"] for h in strict.match(brighter_c)] == ["c"]
+    with pytest.raises(ValueError):
+        thresholds_from_settings({"thresholds": {"licensed": {"phash": 40}}})
