@@ -1,0 +1,243 @@
+"""A local fake of the WeChat official-account API, as a real aiohttp server.
+
+It implements the endpoints the ``wechat`` publish target calls, with the
+platform's documented paths, field names and error codes: ``/cgi-bin/token``
+(``access_token``/``expires_in``; 40013 bad appid, 40125 bad secret),
+``media/uploadimg`` (``url``), ``material/add_material?type=image``
+(``media_id``/``url``), ``draft/add`` (``articles`` → ``media_id``),
+``freepublish/submit`` (``media_id`` → ``publish_id``) and
+``freepublish/get`` (``publish_status`` 1 while publishing, then the final
+status with ``article_id`` and ``article_detail.item[].article_url``). Every
+call checks the token: 41001 missing, 40001 unknown, 42001 expired.
+
+Tests steer it: ``fail(path, errcode, errmsg, times)`` queues platform errors,
+``after(path, fn)`` runs ``fn`` after a path was served (e.g. expire every
+token mid-publish), ``polls_until_done`` and ``final_status`` shape the
+publish job. Everything received is kept in ``calls`` for assertions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+TOKEN_ERRORS = {
+    41001: "access_token missing",
+    40001: "invalid credential, access_token is invalid or not latest",
+    42001: "access_token expired",
+}
+IMG_HOST = "http://mmbiz.qpic.cn/fake"
+
+
+@dataclass
+class Call:
+    path: str
+    query: dict[str, str]
+    json: Any = None
+    raw: bytes = b""
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    answer: dict[str, Any] = field(default_factory=dict)
+
+
+class FakeWeChat:
+    def __init__(self, app_id: str = "wx0123456789abcdef", app_secret: str = "fake-app-secret", token_ttl: int = 7200) -> None:
+        self.app_id = app_id
+        self.app_secret = app_secret
+        self.token_ttl = token_ttl
+        self.calls: list[Call] = []
+        self.tokens: dict[str, float] = {}
+        self.materials: dict[str, bytes] = {}
+        self.drafts: dict[str, dict[str, Any]] = {}
+        self.publishes: dict[str, dict[str, Any]] = {}
+        self.polls_until_done = 0
+        self.final_status = 0
+        self._errors: dict[str, list[tuple[int, str]]] = {}
+        self._after: dict[str, list[Callable[[], None]]] = {}
+        self._ids = itertools.count(1)
+        self.server: TestServer | None = None
+
+    # -- steering --------------------------------------------------------------
+
+    def fail(self, path: str, errcode: int, errmsg: str, times: int = 1) -> None:
+        """The next ``times`` calls of ``path`` (after the token check) answer this error."""
+        self._errors.setdefault(path, []).extend([(errcode, errmsg)] * times)
+
+    def after(self, path: str, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once, after the next successful call of ``path``."""
+        self._after.setdefault(path, []).append(fn)
+
+    def expire_tokens(self) -> None:
+        for token in self.tokens:
+            self.tokens[token] = time.time() - 1
+
+    def paths(self) -> list[str]:
+        return [c.path.rsplit("/cgi-bin/", 1)[-1] for c in self.calls]
+
+    def count(self, path: str) -> int:
+        return self.paths().count(path)
+
+    @property
+    def base_url(self) -> str:
+        assert self.server is not None
+        return str(self.server.make_url("")).rstrip("/")
+
+    async def start(self) -> str:
+        self.server = TestServer(self.app(), host="127.0.0.1")
+        await self.server.start_server()
+        return self.base_url
+
+    async def close(self) -> None:
+        if self.server is not None:
+            await self.server.close()
+
+    # -- the platform ----------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=20 * 1024 * 1024)
+        app.router.add_get("/cgi-bin/token", self.token)
+        for path, handler in (
+            ("media/uploadimg", self.uploadimg),
+            ("material/add_material", self.add_material),
+            ("draft/add", self.draft_add),
+            ("freepublish/submit", self.freepublish_submit),
+            ("freepublish/get", self.freepublish_get),
+        ):
+            app.router.add_post(f"/cgi-bin/{path}", self._guarded(path, handler))
+        return app
+
+    def _id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids):06d}"
+
+    async def token(self, request: web.Request) -> web.Response:
+        call = Call(request.path, dict(request.query))
+        self.calls.append(call)
+        q = request.query
+        if q.get("grant_type") != "client_credential":
+            return self._answer(call, {"errcode": 40002, "errmsg": "invalid grant_type"})
+        if q.get("appid") != self.app_id:
+            return self._answer(call, {"errcode": 40013, "errmsg": "invalid appid"})
+        if q.get("secret") != self.app_secret:
+            return self._answer(call, {"errcode": 40125, "errmsg": "invalid appsecret"})
+        errors = self._errors.get("token")
+        if errors:
+            code, msg = errors.pop(0)
+            return self._answer(call, {"errcode": code, "errmsg": msg})
+        token = f"TOKEN-{next(self._ids)}-{int(time.time() * 1000)}"
+        self.tokens[token] = time.time() + self.token_ttl
+        return self._answer(call, {"access_token": token, "expires_in": self.token_ttl})
+
+    def _guarded(self, path: str, handler: Callable[[web.Request, Call], Any]) -> Callable[[web.Request], Any]:
+        async def guarded(request: web.Request) -> web.Response:
+            call = Call(request.path, dict(request.query))
+            if request.content_type.startswith("multipart/"):
+                reader = await request.multipart()
+                async for part in reader:
+                    call.files[part.name or ""] = (part.filename or "", await part.read())  # type: ignore[union-attr]
+            else:
+                call.raw = await request.read()
+                try:
+                    call.json = json.loads(call.raw.decode("utf-8")) if call.raw else None
+                except (UnicodeDecodeError, json.JSONDecodeError):
+                    call.json = None
+            self.calls.append(call)
+            token = request.query.get("access_token")
+            if not token:
+                return self._answer(call, {"errcode": 41001, "errmsg": TOKEN_ERRORS[41001]})
+            if token not in self.tokens:
+                return self._answer(call, {"errcode": 40001, "errmsg": TOKEN_ERRORS[40001]})
+            if self.tokens[token] <= time.time():
+                return self._answer(call, {"errcode": 42001, "errmsg": TOKEN_ERRORS[42001]})
+            errors = self._errors.get(path)
+            if errors:
+                code, msg = errors.pop(0)
+                return self._answer(call, {"errcode": code, "errmsg": msg})
+            if call.json is None and not call.files:
+                return self._answer(call, {"errcode": 44002, "errmsg": "empty post data"})
+            answer = await handler(request, call)
+            if "errcode" not in answer or answer["errcode"] == 0:
+                for fn in self._after.pop(path, []):
+                    fn()
+            return self._answer(call, answer)
+
+        return guarded
+
+    def _answer(self, call: Call, answer: dict[str, Any]) -> web.Response:
+        call.answer = answer
+        return web.Response(text=json.dumps(answer, ensure_ascii=False), content_type="application/json")
+
+    @staticmethod
+    def _image_ok(data: bytes) -> bool:
+        return data.startswith(b"\x89PNG") or data.startswith(b"\xff\xd8")
+
+    async def uploadimg(self, request: web.Request, call: Call) -> dict[str, Any]:
+        if "media" not in call.files:
+            return {"errcode": 41005, "errmsg": "media data missing"}
+        name, data = call.files["media"]
+        if not self._image_ok(data):
+            return {"errcode": 40005, "errmsg": "invalid file type"}
+        if len(data) > 1024 * 1024:
+            return {"errcode": 40009, "errmsg": "invalid image size"}
+        return {"url": f"{IMG_HOST}/{self._id('img')}/0"}
+
+    async def add_material(self, request: web.Request, call: Call) -> dict[str, Any]:
+        if request.query.get("type") != "image":
+            return {"errcode": 40004, "errmsg": "invalid media type"}
+        if "media" not in call.files:
+            return {"errcode": 41005, "errmsg": "media data missing"}
+        _, data = call.files["media"]
+        if not self._image_ok(data):
+            return {"errcode": 40005, "errmsg": "invalid file type"}
+        media_id = self._id("MAT")
+        self.materials[media_id] = data
+        return {"media_id": media_id, "url": f"{IMG_HOST}/{media_id}/0"}
+
+    async def draft_add(self, request: web.Request, call: Call) -> dict[str, Any]:
+        articles = (call.json or {}).get("articles")
+        if not isinstance(articles, list) or not articles:
+            return {"errcode": 47001, "errmsg": "data format error"}
+        for art in articles:
+            if not art.get("title") or not art.get("content"):
+                return {"errcode": 47001, "errmsg": "data format error: title and content are required"}
+            if len(art["title"]) > 64:
+                return {"errcode": 45003, "errmsg": "title size out of limit"}
+            if art.get("thumb_media_id") not in self.materials:
+                return {"errcode": 40007, "errmsg": "invalid media_id"}
+            # The platform drops images that are not on its own CDN; record them so tests can assert there are none.
+            art["_external_images"] = [s for s in re.findall(r'<img[^>]*\ssrc="([^"]*)"', art["content"]) if not s.startswith(IMG_HOST)]
+        media_id = self._id("DRAFT")
+        self.drafts[media_id] = {"articles": articles}
+        return {"media_id": media_id}
+
+    async def freepublish_submit(self, request: web.Request, call: Call) -> dict[str, Any]:
+        media_id = (call.json or {}).get("media_id")
+        if media_id not in self.drafts:
+            return {"errcode": 40007, "errmsg": "invalid media_id"}
+        publish_id = str(2247483000 + next(self._ids))
+        self.publishes[publish_id] = {"media_id": media_id, "polls": 0}
+        return {"errcode": 0, "errmsg": "ok", "publish_id": publish_id, "msg_data_id": int(publish_id) + 1}
+
+    async def freepublish_get(self, request: web.Request, call: Call) -> dict[str, Any]:
+        publish_id = (call.json or {}).get("publish_id")
+        job = self.publishes.get(publish_id)
+        if job is None:
+            return {"errcode": 40007, "errmsg": "invalid publish_id"}
+        job["polls"] += 1
+        if job["polls"] <= self.polls_until_done:
+            return {"publish_id": publish_id, "publish_status": 1}
+        if self.final_status == 0:
+            article_id = f"ART_{publish_id}"
+            return {
+                "publish_id": publish_id,
+                "publish_status": 0,
+                "article_id": article_id,
+                "article_detail": {"count": 1, "item": [{"idx": 1, "article_url": f"https://mp.weixin.qq.com/s/{article_id}"}]},
+                "fail_idx": [],
+            }
+        return {"publish_id": publish_id, "publish_status": self.final_status, "fail_idx": [1]}
