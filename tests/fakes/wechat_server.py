@@ -18,6 +18,7 @@ publish job. Everything received is kept in ``calls`` for assertions.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -60,6 +61,7 @@ class FakeWeChat:
         self.final_status = 0
         self._errors: dict[str, list[tuple[int, str]]] = {}
         self._after: dict[str, list[Callable[[], None]]] = {}
+        self._drop: dict[str, int] = {}
         self._ids = itertools.count(1)
         self.server: TestServer | None = None
 
@@ -72,6 +74,10 @@ class FakeWeChat:
     def after(self, path: str, fn: Callable[[], None]) -> None:
         """Run ``fn`` once, after the next successful call of ``path``."""
         self._after.setdefault(path, []).append(fn)
+
+    def drop_answer(self, path: str, times: int = 1) -> None:
+        """Serve the next ``times`` calls of ``path`` but cut the connection before answering."""
+        self._drop[path] = self._drop.get(path, 0) + times
 
     def expire_tokens(self) -> None:
         for token in self.tokens:
@@ -161,6 +167,12 @@ class FakeWeChat:
             if call.json is None and not call.files:
                 return self._answer(call, {"errcode": 44002, "errmsg": "empty post data"})
             answer = await handler(request, call)
+            if self._drop.get(path):
+                self._drop[path] -= 1
+                call.answer = {"dropped": answer}
+                assert request.transport is not None
+                request.transport.close()
+                raise asyncio.CancelledError  # the handler ends; the client sees the connection go
             if "errcode" not in answer or answer["errcode"] == 0:
                 for fn in self._after.pop(path, []):
                     fn()
