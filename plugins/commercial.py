@@ -22,7 +22,7 @@ from typing import Any
 from gateway.blocklists import BlocklistStore, setup_service
 from gateway.hookspecs import hookimpl
 from gateway.model import Draft, Finding, Severity
-from gateway.text import Normalized, mobile_number, normalize, number_runs
+from gateway.text import Hit, Normalized, mobile_number, normalize, number_runs
 
 NAME = "commercial"
 LIST = "commercial"
@@ -75,7 +75,15 @@ def score(norm: Normalized, blocklists: BlocklistStore) -> Score:
         if sig.label not in found:
             found[sig.label] = sig
 
-    for hit in blocklists.snapshot.hits(norm, LIST):
+    # A term inside a longer term that also hit (购买 in 扫码购买) is the
+    # same piece of evidence, not a second one.
+    hits = sorted(blocklists.snapshot.hits(norm, LIST), key=lambda h: (h.start, -(h.end - h.start)))
+    kept: list[Hit] = []
+    for hit in hits:
+        if any(k.start <= hit.start and hit.end <= k.end for k in kept):
+            continue
+        kept.append(hit)
+    for hit in kept:
         attrs = hit.term.attrs
         add(Signal(attrs.get("signal", "other"), hit.term.term, float(attrs.get("weight", 1.0)), hit.start, hit.end))
     folded = norm.folded
