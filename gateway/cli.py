@@ -204,6 +204,7 @@ def _load_command_modules() -> None:
 
 # Feature modules with subcommands (each calls register_command at import).
 CLI_MODULES: list[str] = []
+CLI_MODULES.append("gateway.governance_cli")  # issue 7: report, stats
 
 
 if __name__ == "__main__":

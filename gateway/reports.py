@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -76,22 +76,32 @@ def _leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
-def due_for(platform: str, stored_review: str | None, year: int) -> dict[str, Any] | None:
-    """The review date and report due date of ``year``; None for a WeChat account without a review date.
+def review_on(platform: str, stored_review: str | None, year: int) -> date | None:
+    """The platform's annual review date in ``year``; None for a WeChat account without one.
 
-    WeChat: the platform's review date, the report 15 working days before it.
-    Weibo: 31 December, the report before it (due that day). Other platforms
-    follow the rule they resemble (article 18): WeChat's when a review date is
-    stored, otherwise Weibo's.
+    WeChat: the date the platform set for the account. Weibo: 31 December.
+    Other platforms follow the rule they resemble (article 18): WeChat's when a
+    review date is stored, otherwise Weibo's.
     """
     if platform == "wechat" or (platform == "other" and stored_review):
-        if not stored_review:
-            return None
-        review = _anniversary(stored_review, year)
+        return _anniversary(stored_review, year) if stored_review else None
+    return date(year, 12, 31)
+
+
+def due_for(platform: str, stored_review: str | None, year: int) -> dict[str, Any] | None:
+    """The review date and report due date of ``year``: 15 working days before a WeChat-style review, else the review day."""
+    review = review_on(platform, stored_review, year)
+    if review is None:
+        return None
+    if platform == "wechat" or (platform == "other" and stored_review):
         return {"review_on": review.isoformat(), "due_on": add_workdays(review, -WECHAT_DUE_WORKDAYS).isoformat(),
                 "rule": "15 working days before the platform review date"}
-    review = date(year, 12, 31)
     return {"review_on": review.isoformat(), "due_on": review.isoformat(), "rule": "31 December"}
+
+
+# 15 working days never span more than this many calendar days (the longest
+# holidays add about a week): reviews further out cannot be due in the window.
+_DUE_SPAN_DAYS = 45
 
 
 def due_reports(store: Store, days: int, today: date | None = None) -> dict[str, Any]:
@@ -102,14 +112,18 @@ def due_reports(store: Store, days: int, today: date | None = None) -> dict[str,
     for acc in store.query("SELECT id, name, unit, platform, status FROM accounts WHERE status != 'closed' ORDER BY id"):
         stored = review_date(store, acc["id"])
         for year in range(today.year, end.year + 2):
+            review = review_on(acc["platform"], stored, year)
+            if review is None:
+                missing.append({"account": acc["id"], "name": acc["name"], "platform": acc["platform"]})
+                break
+            if review < today or review - timedelta(days=_DUE_SPAN_DAYS) > end:
+                continue
             try:
                 item = due_for(acc["platform"], stored, year)
             except CalendarNotCovered as e:
                 unknown.append({"account": acc["id"], "year": year, "error": str(e)})
                 continue
-            if item is None:
-                missing.append({"account": acc["id"], "name": acc["name"], "platform": acc["platform"]})
-                break
+            assert item is not None
             due_on = date.fromisoformat(item["due_on"])
             if today <= due_on <= end:
                 due.append({"account": acc["id"], "name": acc["name"], "unit": acc["unit"], "platform": acc["platform"],
