@@ -243,3 +243,16 @@ def load_token(store: Store, account_id: str, platform: str) -> tuple[dict[str, 
 def forget_token(store: Store, account_id: str, platform: str) -> None:
     with store.transaction() as conn:
         conn.execute("DELETE FROM platform_tokens WHERE account = ? AND platform = ?", (account_id, platform))
+
+
+def rotate_credentials(store: Store, account_id: str, changes: dict[str, Any]) -> None:
+    """Merge values a platform handed back (a rotated refresh token) into the sealed credentials."""
+    with store.transaction():
+        current = load_credentials(store, account_id)
+        if current is None:
+            return
+        merged = {**current, **changes}
+        sealed = box_for_store(store).seal_json(merged, _cred_context(account_id))
+        store.execute("UPDATE platform_credentials SET sealed = ?, fields = ? WHERE account = ?",
+                      (sealed, json.dumps(sorted(merged)), account_id))
+        audit.append(store, "gateway", "account.credentials_rotated", f"account:{account_id}", {"fields": sorted(changes)})

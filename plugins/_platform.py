@@ -109,14 +109,21 @@ class TokenCache:
         self.margin = margin
         self._mem: dict[str, tuple[str, float, str]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        # Tokens the platform refused: never handed out again (a stale copy may linger elsewhere).
+        self._refused: set[str] = set()
+
+    def refused(self, token: str) -> bool:
+        return token in self._refused
 
     def _fresh(self, entry: tuple[str, float, str] | None, fp: str, bad: str | None) -> str | None:
-        if entry and entry[2] == fp and entry[0] != bad and entry[1] - self.margin > time.time():
+        if entry and entry[2] == fp and entry[0] != bad and entry[0] not in self._refused and entry[1] - self.margin > time.time():
             return entry[0]
         return None
 
     async def get(self, account_id: str, fp: str, fetch: Fetch, *, bad: str | None = None) -> str:
         """A usable token; ``bad`` is one the platform just refused (never handed out again)."""
+        if bad:
+            self._refused.add(bad)
         token = self._fresh(self._mem.get(account_id), fp, bad)
         if token:
             return token
