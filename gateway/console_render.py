@@ -128,18 +128,19 @@ def diff_lines(before: str, after: str) -> list[DiffLine]:
             out.extend(DiffLine("equal", [("equal", line)]) for line in a[i1:i2])
             continue
         olds, news = a[i1:i2], b[j1:j2]
-        if tag == "replace" and len(olds) == len(news):
-            for x, y in zip(olds, news):
-                if len(x) + len(y) <= CHAR_DIFF_LIMIT:
-                    po, pn = _char_parts(x, y)
-                    out.append(DiffLine("delete", po))
-                    out.append(DiffLine("insert", pn))
-                else:
-                    out.append(DiffLine("delete", [("delete", x)]))
-                    out.append(DiffLine("insert", [("insert", y)]))
-            continue
-        out.extend(DiffLine("delete", [("delete", line)]) for line in olds)
-        out.extend(DiffLine("insert", [("insert", line)]) for line in news)
+        # A replaced block pairs its lines in order (an edited paragraph is usually the same
+        # paragraph); lines left over on either side are whole removals or additions.
+        paired = min(len(olds), len(news)) if tag == "replace" else 0
+        for x, y in zip(olds[:paired], news[:paired]):
+            if len(x) + len(y) <= CHAR_DIFF_LIMIT:
+                po, pn = _char_parts(x, y)
+                out.append(DiffLine("delete", po))
+                out.append(DiffLine("insert", pn))
+            else:
+                out.append(DiffLine("delete", [("delete", x)]))
+                out.append(DiffLine("insert", [("insert", y)]))
+        out.extend(DiffLine("delete", [("delete", line)]) for line in olds[paired:])
+        out.extend(DiffLine("insert", [("insert", line)]) for line in news[paired:])
     return out
 
 

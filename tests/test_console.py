@@ -425,3 +425,68 @@ async def test_audit_trail_of_a_draft_with_chain_verification(world: World) -> N
     world.client.session.cookie_jar.clear()
     await signed_in(world, "op")
     assert (await world.client.get(f"/console/drafts/{draft['id']}/audit")).status == 403
+
+
+# -- image findings: the draft's image beside the registered one ------------------------------------
+
+
+class FakeRegistry:
+    """Stands in for the image registry service: one registered picture, its bytes on request."""
+
+    def __init__(self, data: bytes, keeps_bytes: bool = True) -> None:
+        self.data = data
+        if keeps_bytes:
+            self.image_bytes = lambda image_id: self.data if image_id == "img_demo" else None
+
+    def list(self, status: str | None = None) -> list[dict[str, Any]]:
+        return [{"id": "img_demo", "label": "校徽（示例）", "status": "school_mark", "licensed_to": [], "format": "PNG",
+                 "width": 40, "height": 30, "created_at": "2026-01-01T00:00:00+00:00"}]
+
+
+async def image_world(aiohttp_client: Any, tmp_path: Path, keeps_bytes: bool = True) -> World:
+    from conftest import MarkerPlugin, TermChecker
+    from gateway.model import Finding, Severity
+
+    class ImageChecker(TermChecker):
+        def check(self, draft: Any) -> list[Finding]:
+            return [Finding.image_match("image_reuse", "school_mark", Severity.REVIEW, "使用了学校标识", index=i.index,
+                                        image_id="img_demo", label="校徽（示例）", distance=5) for i in draft.images]
+
+    world = await build_world(aiohttp_client, tmp_path, plugin=MarkerPlugin(checker=ImageChecker()))
+    world.gateway.services["images"] = FakeRegistry(png_bytes("blue"), keeps_bytes)
+    return world
+
+
+async def test_image_match_shows_the_registered_image_beside_the_draft_image(aiohttp_client: Any, tmp_path: Path) -> None:
+    import base64
+
+    world = await image_world(aiohttp_client, tmp_path)
+    status, out = await world.submit(body="配图", images=[{"name": "logo.png", "data": base64.b64encode(png_bytes()).decode()}])
+    draft_id = out["draft"]["id"]
+    assert out["draft"]["status"] == "flagged"
+    await signed_in(world, "resp")
+    html = await (await world.client.get(f"/console/drafts/{draft_id}")).text()
+    assert f'src="/console/drafts/{draft_id}/images/1/0"' in html
+    assert 'src="/console/registered-images/img_demo"' in html
+    assert re.search(r'汉明距离 <b class="distance">5</b>', html) and "image_reuse / school_mark" in html
+    registered = await world.client.get("/console/registered-images/img_demo")
+    assert registered.status == 200 and await registered.read() == png_bytes("blue")
+    world.client.session.cookie_jar.clear()
+    await signed_in(world, "resp2")  # no role on any draft that matched it
+    assert (await world.client.get("/console/registered-images/img_demo")).status == 403
+    world.client.session.cookie_jar.clear()
+    await signed_in(world, "admin")
+    assert (await world.client.get("/console/registered-images/img_demo")).status == 200
+    gallery = await (await world.client.get("/console/admin/images")).text()
+    assert "校徽（示例）" in gallery and 'src="/console/registered-images/img_demo"' in gallery
+
+
+async def test_registry_without_bytes_degrades_to_a_placeholder(aiohttp_client: Any, tmp_path: Path) -> None:
+    import base64
+
+    world = await image_world(aiohttp_client, tmp_path, keeps_bytes=False)
+    status, out = await world.submit(body="配图", images=[{"name": "logo.png", "data": base64.b64encode(png_bytes()).decode()}])
+    await signed_in(world, "resp")
+    html = await (await world.client.get(f"/console/drafts/{out['draft']['id']}")).text()
+    assert "登记图片原图不可用" in html and 'src="/console/registered-images/' not in html
+    assert (await world.client.get("/console/registered-images/img_demo")).status == 404
