@@ -74,6 +74,23 @@ def choose_chunks(n: int, radius: int) -> int:
 
 
 @dataclass(frozen=True)
+class _Tables:
+    """All chunk tables, concatenated so one query is a few vectorised operations.
+
+    ``offsets`` holds, table after table, the CSR offsets over each chunk's
+    2^width values (``base`` is where a table starts); ``sorted_keys`` and
+    ``order`` hold, table after table, the keys and entry numbers sorted by
+    that table's chunk value.
+    """
+
+    specs: list[tuple[int, int, int]]  # (shift, width, base) per chunk
+    masks: list[np.ndarray]
+    offsets: np.ndarray
+    sorted_keys: np.ndarray
+    order: np.ndarray
+
+
+@dataclass(frozen=True)
 class Hit:
     query: int  # position of the query key in the batch
     entry: int  # entry number in the index
@@ -95,7 +112,7 @@ class HammingIndex:
         self._keys = self._buffer
         self._alive = self._live_buffer
         self._indexed = 0  # entries [0, _indexed) are in the tables; the rest is the tail
-        self._tables: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._tables = _Tables([], [], np.zeros(1, dtype=np.int32), np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int32))
 
     # -- building --------------------------------------------------------------
 
@@ -111,18 +128,35 @@ class HammingIndex:
     def _reindex(self) -> None:
         n = len(self._keys)
         m = self._fixed_chunks or choose_chunks(n, self.radius)
-        tables = []
         # uint64 -> int64 reinterpretation keeps the bits; the shifts below mask them.
         keys = self._keys.view(np.int64)
-        for shift, width in _split(KEY_BITS, m):
+        specs, masks, offsets, sorted_keys, orders = [], [], [], [], []
+        base = 0
+        for j, (shift, width) in enumerate(_split(KEY_BITS, m)):
             values = (keys >> shift) & ((1 << width) - 1)
-            order = np.argsort(values, kind="stable").astype(np.int32)
+            order = np.argsort(values, kind="stable")
             counts = np.bincount(values, minlength=1 << width)
-            offsets = np.zeros((1 << width) + 1, dtype=np.int32)
-            np.cumsum(counts, out=offsets[1:])
-            masks = _probe_masks(width, self.radius // m)
-            tables.append((shift, width, offsets, order, masks))
-        self._tables = tables
+            table = np.empty((1 << width) + 1, dtype=np.int64)
+            table[0] = 0
+            np.cumsum(counts, out=table[1:])
+            offsets.append(table + j * n)  # positions in the concatenated sorted arrays
+            # Each table keeps the keys in its own order, so verifying a bucket
+            # reads one contiguous run instead of gathering keys at random.
+            sorted_keys.append(self._keys[order])
+            orders.append(order.astype(np.int32 if n < 2**31 else np.int64))
+            masks.append(_probe_masks(width, self.radius // m))
+            specs.append((shift, width, base))
+            base += (1 << width) + 1
+        offsets_all = np.concatenate(offsets) if offsets else np.zeros(1, dtype=np.int64)
+        if m * n < 2**31:
+            offsets_all = offsets_all.astype(np.int32)
+        self._tables = _Tables(
+            specs,
+            masks,
+            offsets_all,
+            np.concatenate(sorted_keys) if sorted_keys else np.zeros(0, dtype=np.uint64),
+            np.concatenate(orders) if orders else np.zeros(0, dtype=np.int32),
+        )
         self._indexed = n
 
     # -- updating in place -----------------------------------------------------
@@ -158,13 +192,12 @@ class HammingIndex:
 
     @property
     def chunks(self) -> int:
-        return len(self._tables)
+        return len(self._tables.specs)
 
     def nbytes(self) -> int:
-        total = self._buffer.nbytes + self._live_buffer.nbytes
-        for _, _, offsets, order, masks in self._tables:
-            total += offsets.nbytes + order.nbytes + masks.nbytes
-        return total
+        t = self._tables
+        return (self._buffer.nbytes + self._live_buffer.nbytes + t.offsets.nbytes + t.sorted_keys.nbytes
+                + t.order.nbytes + sum(m.nbytes for m in t.masks))
 
     # -- searching -------------------------------------------------------------
 
@@ -179,36 +212,44 @@ class HammingIndex:
         if len(q) == 0 or len(keys) == 0:
             return []
         q_signed = q.view(np.int64)
-        cand_parts, qid_parts = [], []
-        for shift, width, offsets, order, masks in tables:
-            chunk = (q_signed >> shift) & ((1 << width) - 1)
-            probe = chunk[:, None] ^ masks[None, :]  # (Q, P)
-            starts = offsets[probe].ravel()
-            lengths = offsets[probe + 1].ravel() - starts
-            nonzero = lengths > 0
-            if not nonzero.any():
-                continue
-            starts, lengths = starts[nonzero], lengths[nonzero]
-            qids = np.repeat(np.arange(len(q)), probe.shape[1])[nonzero]
-            total = int(lengths.sum())
-            # positions start..start+len-1 for every probed bucket, without a loop
-            run_starts = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-            positions = run_starts + np.arange(total)
-            cand_parts.append(order[positions])
-            qid_parts.append(np.repeat(qids, lengths))
+        hit_q, hit_entry, hit_dist = [], [], []
+        if tables.specs:
+            # Every probe of every chunk table for every query, in one array.
+            probes = np.concatenate(
+                [((((q_signed >> shift) & ((1 << width) - 1))[:, None] ^ masks[None, :]) + base)
+                 for (shift, width, base), masks in zip(tables.specs, tables.masks)],
+                axis=1,
+            )
+            per_query = probes.shape[1]
+            flat = probes.ravel()
+            starts = tables.offsets[flat]
+            lengths = tables.offsets[flat + 1] - starts
+            nonzero = np.flatnonzero(lengths)
+            if len(nonzero):
+                starts, lengths = starts[nonzero].astype(np.int64), lengths[nonzero]
+                # positions start..start+len-1 for every probed bucket, without a loop
+                ends = np.cumsum(lengths)
+                positions = np.repeat(starts - ends + lengths, lengths) + np.arange(int(ends[-1]))
+                qid = np.repeat(nonzero // per_query, lengths)
+                dist = np.bitwise_count(tables.sorted_keys[positions] ^ q[qid])
+                keep = np.flatnonzero(dist <= r)
+                hit_q.append(qid[keep])
+                hit_entry.append(tables.order[positions[keep]].astype(np.int64))
+                hit_dist.append(dist[keep])
         if indexed < len(keys):  # the unindexed tail: a linear scan, kept small
-            tail = np.arange(indexed, len(keys))
-            cand_parts.append(np.tile(tail, len(q)))
-            qid_parts.append(np.repeat(np.arange(len(q)), len(tail)))
-        if not cand_parts:
+            tail = keys[indexed:]
+            dist = np.bitwise_count(tail[None, :] ^ q[:, None])
+            qi, ti = np.nonzero(dist <= r)
+            hit_q.append(qi)
+            hit_entry.append(ti.astype(np.int64) + indexed)
+            hit_dist.append(dist[qi, ti])
+        if not hit_q:
             return []
-        cand = np.concatenate(cand_parts)
-        qid = np.concatenate(qid_parts)
-        dist = np.bitwise_count(keys[cand] ^ q[qid])
-        keep = (dist <= r) & alive[cand]
-        if not keep.any():
+        qid, entry, dist = np.concatenate(hit_q), np.concatenate(hit_entry), np.concatenate(hit_dist)
+        live = alive[entry]
+        if not live.any():
             return []
-        pairs = np.unique(np.stack([qid[keep], cand[keep].astype(np.int64), dist[keep].astype(np.int64)]), axis=1)
+        pairs = np.unique(np.stack([qid[live].astype(np.int64), entry[live], dist[live].astype(np.int64)]), axis=1)
         return [Hit(int(a), int(b), int(c)) for a, b, c in pairs.T]
 
 

@@ -38,12 +38,14 @@ if TYPE_CHECKING:
 
 STATUSES = ("unlicensed", "licensed", "school_mark")
 
-# Chosen on bench/image_eval.py: the largest distances that still keep every
-# pair of distinct photos apart, with a margin (see docs/image-checker.md).
+# Chosen on bench/image_eval.py and bench/image_bench.py: distinct photos sit
+# 16+ pHash bits apart, so 8 leaves a wide margin, and a radius of 8 keeps the
+# index probes small (3 chunks, 2 bits each) where 10 costs about 7x more per
+# lookup for half a percent of recall (see docs/image-checker.md).
 DEFAULT_THRESHOLDS: dict[str, Thresholds] = {
-    "unlicensed": Thresholds(phash=10, combined=26),
-    "licensed": Thresholds(phash=10, combined=26),
-    "school_mark": Thresholds(phash=10, combined=26),
+    "unlicensed": Thresholds(phash=8, combined=26),
+    "licensed": Thresholds(phash=8, combined=26),
+    "school_mark": Thresholds(phash=8, combined=26),
 }
 MAX_RADIUS = 16  # beyond this a 64-bit pHash no longer tells photos apart
 # A new picture this close to a registered one (pHash + dHash, same

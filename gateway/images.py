@@ -331,6 +331,7 @@ def inspect_image(
     max_frames: int = DEFAULT_MAX_FRAMES,
     frame_pixel_budget: int = DEFAULT_FRAME_PIXEL_BUDGET,
     sample_frames: int = DEFAULT_SAMPLE_FRAMES,
+    cache: bool = True,
 ) -> ImageInfo:
     """Validate and hash one image; raise ``ImageError`` for anything unacceptable.
 
@@ -345,7 +346,7 @@ def inspect_image(
     if len(data) > max_bytes:  # before hashing the bytes, not after
         raise ImageError(f"image is {len(data)} bytes, over the limit of {max_bytes} bytes")
     sha = hashlib.sha256(data).hexdigest()
-    cached = _cached(sha)
+    cached = _cached(sha) if cache else None
     if cached is not None and cached.width * cached.height <= max_pixels and cached.frames <= max_frames:
         return cached
     im, (width, height), frames, thumbs = iter_thumbnails(
@@ -383,6 +384,7 @@ CROP_VARIANTS: dict[str, tuple[float, float, float, float]] = {
     "crop_top": (0.0, 0.08, 0.0, 0.0),
     "crop_right": (0.0, 0.0, 0.08, 0.0),
     "crop_bottom": (0.0, 0.0, 0.0, STRIP_BOTTOM),  # what a caption band hides
+    "crop_bottom_less": (0.0, 0.0, 0.0, 0.06),
     "crop_all": (0.06, 0.06, 0.06, 0.06),
     "crop_all_more": (0.11, 0.11, 0.11, 0.11),
 }

@@ -1,0 +1,224 @@
+"""Benchmark the image-reuse checker: hashing throughput and lookup latency, side by side.
+
+1. Hashing, in images per second, on the same JPEG bytes: the checker's path
+   (``inspect_image`` without its cache: decode at reduced scale, every query
+   hash it computes: pHash and dHash in 8 orientations, plus the bottom-strip
+   pair) versus ``imagehash.phash(Image.open(...))``, for a 1024x768 JPEG and a
+   12-megapixel (4032x3024) JPEG made from real photos.
+2. Lookup latency of one query image (all its query hashes) against 10k, 100k
+   and 1M registered images, each stored as all its crop-variant hashes,
+   versus a vectorised NumPy scan (``np.bitwise_count``) over the same stored
+   hashes; plus the index's memory and build time. Two hash populations:
+   ``random`` (uniform 64-bit keys) and ``real`` (pHashes of random windows of
+   the bundled real photos, turned and mirrored, extended to the size needed
+   by copies with 0-3 flipped bits, so the population clusters like real
+   registrations). Queries are real transformed photos (as a draft carries them).
+
+    .venv/bin/python bench/image_bench.py [--sizes 10000,100000,1000000] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import imagehash  # noqa: E402
+from image_samples import TRANSFORMS, encode, load_photo, photo_paths  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from gateway.image_index import HammingIndex, ImageMatcher, Thresholds  # noqa: E402
+from gateway.image_registry import DEFAULT_THRESHOLDS  # noqa: E402
+from gateway.images import CROP_VARIANTS, THUMB, FrameHashes, _DCT8, inspect_image  # noqa: E402
+
+
+def rate(fn, data: bytes, seconds: float) -> tuple[float, int]:
+    """Images per second of ``fn(data)`` over about ``seconds`` (at least 3 runs)."""
+    fn(data)  # warm up
+    runs, started = 0, time.perf_counter()
+    while runs < 3 or time.perf_counter() - started < seconds:
+        fn(data)
+        runs += 1
+    return runs / (time.perf_counter() - started), runs
+
+
+def hashing(photos: dict[str, Image.Image], seconds: float) -> None:
+    print("== hashing throughput (images/second, same JPEG bytes, one core) ==")
+    base = photos.get("china") or photos["astronaut"]
+    cases = {
+        "1024x768 JPEG q90": encode(base.resize((1024, 768), Image.Resampling.LANCZOS), "JPEG", quality=90),
+        "4032x3024 (12 MP) JPEG q90": encode(base.resize((4032, 3024), Image.Resampling.LANCZOS), "JPEG", quality=90),
+    }
+
+    def checker(data: bytes) -> None:
+        info = inspect_image(data, cache=False)
+        assert sum(len(f.phash) + len(f.dhash) for f in info.hashes) == 20
+
+    def reference(data: bytes) -> None:
+        imagehash.phash(Image.open(io.BytesIO(data)))
+
+    print(f"{'image':28s} {'bytes':>9s} {'checker':>10s} {'imagehash':>10s} {'speedup':>8s}")
+    for name, data in cases.items():
+        ours, _ = rate(checker, data, seconds)
+        theirs, _ = rate(reference, data, seconds)
+        print(f"{name:28s} {len(data):9d} {ours:10.1f} {theirs:10.1f} {ours / theirs:7.1f}x")
+    print("checker = 20 hashes per image (pHash+dHash x 8 orientations, + bottom-strip pair); imagehash = 1 pHash\n")
+
+
+# -- hash populations ----------------------------------------------------------------
+
+
+def _phash_batch(thumbs: np.ndarray) -> np.ndarray:
+    """Identity pHash of many 32x32 thumbnails at once (same maths as gateway.images)."""
+    coeffs = np.einsum("ij,njk,lk->nil", _DCT8, thumbs, _DCT8).reshape(len(thumbs), 64)
+    bits = coeffs > np.median(coeffs, axis=1, keepdims=True)
+    return np.packbits(bits, axis=1).view(">u8").ravel().astype(np.uint64)
+
+
+def real_pool(photos: dict[str, Image.Image], count: int, rng: np.random.Generator) -> np.ndarray:
+    """pHashes of random windows (20-100% per side) of the real photos, in random orientations."""
+    greys = [p.convert("L") for p in photos.values()]
+    greys = [g.resize((g.width // 2, g.height // 2), Image.Resampling.BOX) if g.width > 1000 else g for g in greys]
+    thumbs = np.empty((count, THUMB, THUMB), dtype=np.float32)
+    for i in range(count):
+        g = greys[i % len(greys)]
+        w, h = g.size
+        cw, ch = int(w * rng.uniform(0.2, 1.0)), int(h * rng.uniform(0.2, 1.0))
+        x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+        t = np.asarray(g.resize((THUMB, THUMB), Image.Resampling.BOX, box=(x, y, x + cw, y + ch)), dtype=np.float32)
+        k = int(rng.integers(8))
+        t = np.rot90(t, k % 4)
+        thumbs[i] = t[:, ::-1] if k >= 4 else t
+    return _phash_batch(thumbs)
+
+
+def population(kind: str, n: int, pool: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if kind == "random":
+        return rng.integers(0, 2**64 - 1, n, dtype=np.uint64, endpoint=True)
+    keys = pool[rng.integers(0, len(pool), n)]
+    flips = rng.integers(0, 4, n)
+    for f in range(1, 4):  # 0-3 random bit flips: near-duplicates, as re-registrations are
+        sel = flips >= f
+        keys[sel] ^= np.left_shift(np.uint64(1), rng.integers(0, 64, int(sel.sum())).astype(np.uint64))
+    return keys
+
+
+# -- lookup --------------------------------------------------------------------------
+
+
+def scan_match(keys: np.ndarray, queries: np.ndarray, radius: int) -> int:
+    found = 0
+    for q in queries:
+        found += int(np.count_nonzero(np.bitwise_count(keys ^ q) <= radius))
+    return found
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    a = np.array(samples) * 1e3
+    return float(np.median(a)), float(np.percentile(a, 99))
+
+
+def lookup(photos: dict[str, bytes], sizes: list[int], budget: float, rng: np.random.Generator,
+           images_pil: dict[str, Image.Image]) -> None:
+    variants = len(CROP_VARIANTS)
+    radius = max(t.phash for t in DEFAULT_THRESHOLDS.values())
+    limit = DEFAULT_THRESHOLDS["unlicensed"]
+    print("== lookup latency of one query image (ms) ==")
+    started = time.perf_counter()
+    queries: list[tuple[FrameHashes, ...]] = []
+    names = list(TRANSFORMS)
+    for i, (name, data) in enumerate(photos.items()):
+        for t in names[i % 4::4][:6]:
+            queries.append(inspect_image(TRANSFORMS[t](data), cache=False).hashes)
+    per_query = sum(len(f.phash) for f in queries[0])
+    pool = real_pool(images_pil, 30_000, rng)
+    print(f"{len(queries)} query images (real photos, transformed), {per_query} query hashes each; "
+          f"{variants} stored hashes per registered image; radius {radius}; "
+          f"real pool of {len(pool)} window hashes built in {time.perf_counter() - started:.1f} s")
+    print(f"{'population':10s} {'images':>9s} {'stored':>9s} {'chunks':>6s} {'build s':>8s} {'index MB':>9s} "
+          f"{'index p50':>9s} {'p99':>7s} {'match p50':>9s} {'scan p50':>9s} {'p99':>7s} {'speedup':>8s}")
+    for kind in ("random", "real"):
+        for n in sizes:
+            entries = n * variants
+            keys = population(kind, entries, pool, rng)
+            # registered photos are among them, so real queries find something
+            tracemalloc.start()
+            t0 = time.perf_counter()
+            index = HammingIndex.build(keys, radius)
+            build = time.perf_counter() - t0
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            matcher = ImageMatcher(radius)
+            matcher.index = index
+            matcher._image = _LazyIds(entries, variants)
+            matcher._variant = _LazyVariants(variants)
+            matcher._dhash = np.zeros(entries, dtype=np.uint64)
+            qarrays = [np.array([p for f in q for p in f.phash], dtype=np.uint64) for q in queries]
+            idx_t, match_t, scan_t = [], [], []
+            deadline = time.perf_counter() + budget
+            for i, (q, qa) in enumerate(zip(queries, qarrays)):
+                t0 = time.perf_counter()
+                index.search(qa)
+                idx_t.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                matcher.match(q, limit)
+                match_t.append(time.perf_counter() - t0)
+                if i < 10 or time.perf_counter() < deadline:
+                    t0 = time.perf_counter()
+                    scan_match(keys, qa, radius)
+                    scan_t.append(time.perf_counter() - t0)
+            i50, i99 = percentiles(idx_t)
+            m50, _ = percentiles(match_t)
+            s50, s99 = percentiles(scan_t)
+            print(f"{kind:10s} {n:9d} {entries:9d} {index.chunks:6d} {build:8.2f} {index.nbytes() / 2**20:9.1f} "
+                  f"{i50:9.3f} {i99:7.3f} {m50:9.3f} {s50:9.3f} {s99:7.3f} {s50 / i50:7.1f}x"
+                  f"   (build peak {peak / 2**20:.0f} MB; scan over {len(scan_t)} queries)", flush=True)
+            del index, matcher, keys
+    print("index = HammingIndex.search of all query hashes; match = ImageMatcher.match (search + dHash check + "
+          "best per image); scan = np.bitwise_count over every stored hash, per query hash")
+
+
+class _LazyIds:
+    """Entry -> image id without materialising millions of strings (bench only)."""
+
+    def __init__(self, n: int, variants: int) -> None:
+        self.n, self.variants = n, variants
+
+    def __getitem__(self, entry: int) -> str:
+        return f"img{entry // self.variants}"
+
+
+class _LazyVariants:
+    def __init__(self, variants: int) -> None:
+        self.names = list(CROP_VARIANTS)[:variants]
+
+    def __getitem__(self, entry: int) -> str:
+        return self.names[entry % len(self.names)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--quick", action="store_true", help="shorter timing windows")
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(2026)
+    images_pil = {name: load_photo(path) for name, path in photo_paths().items()}
+    if not images_pil:
+        print("need scikit-image installed (pip install -e '.[test]')")
+        return 2
+    hashing(images_pil, 1.0 if args.quick else 3.0)
+    photos = {n: encode(im, "JPEG", quality=90) for n, im in images_pil.items()}
+    lookup(photos, [int(s) for s in args.sizes.split(",")], 5.0 if args.quick else 15.0, rng, images_pil)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
