@@ -205,6 +205,7 @@ def _load_command_modules() -> None:
 # Feature modules with subcommands (each calls register_command at import).
 CLI_MODULES: list[str] = []
 CLI_MODULES.append("gateway.governance_cli")  # issue 7: report, stats
+CLI_MODULES.append("gateway.image_import")  # issue 4: images import / list / remove
 
 
 if __name__ == "__main__":
