@@ -100,3 +100,14 @@ async def test_account_closed_through_patch_is_listed_and_reopening_drops_it(wor
     assert body["closings"] == []
     status, _ = await world.call("GET", "/v1/closings", "op")
     assert status == 403
+
+
+async def test_closing_result_for_an_account_closed_through_patch(world: World) -> None:
+    await world.call("PATCH", "/v1/accounts/acc", "admin", json={"status": "closed", "reason": "停止运营"})
+    status, body = await world.call("POST", "/v1/accounts/acc/closing", "admin", json={"result": "已注销", "closed_on": "2026-03-02"})
+    assert status == 200, body
+    closing = body["closing"]
+    assert closing["source"] == "closing" and closing["reason"] == "停止运营" and closing["requested_by"] == "admin"
+    assert closing["closed_at"] == "2026-03-02" and closing["result"] == "已注销" and closing["overdue"] is False
+    _, audit = await world.call("GET", "/v1/audit", "admin")
+    assert [e["action"] for e in audit["entries"]][-1] == "account.closing_reported"

@@ -10,7 +10,7 @@ copy them from the platform's back office).
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from pydantic import Field
@@ -102,7 +102,7 @@ def _calendar_error(field: str, e: CalendarNotCovered) -> ApiError:
     return ApiError(422, "calendar_not_covered", f"{field}: {e}", field=field, year=e.year)
 
 
-async def _account_row(request: web.Request, account_id: str) -> dict:
+async def _account_row(request: web.Request, account_id: str) -> dict[str, Any]:
     store = gateway_of(request).store
     row = await store.call(get_row, store, account_id)
     if row is None:
