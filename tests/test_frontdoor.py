@@ -11,8 +11,15 @@ import aiohttp
 import pytest
 from PIL import Image
 
+import draftgate_plugins.wechat as wechat_plugin
 from conftest import World, build_world
 from fakes.wechat_server import FakeWeChat
+
+
+@pytest.fixture
+async def world(aiohttp_client: Any, tmp_path: Path) -> World:
+    """The shared world (test checker and target) without the shipped checkers: the front door is under test."""
+    return await build_world(aiohttp_client, tmp_path, load_entry_points=False)
 
 
 class WeChatApiError(Exception):
@@ -172,7 +179,8 @@ async def test_front_door_to_the_real_wechat_target(aiohttp_client: Any, tmp_pat
     fake = FakeWeChat()
     await fake.start()
     try:
-        world = await build_world(aiohttp_client, tmp_path, plugin_settings={"wechat": {"base_url": fake.base_url, "poll_interval": 0.02}})
+        world = await build_world(aiohttp_client, tmp_path, plugin_settings={"wechat": {"base_url": fake.base_url, "poll_interval": 0.02}},
+                                  extra_plugins=(wechat_plugin,), load_entry_points=False)
         await world.call("PATCH", "/v1/accounts/acc", "admin", json={"publish": {"target": "wechat"}})
         await world.call("PUT", "/v1/accounts/acc/credentials", "admin", json={"app_id": fake.app_id, "app_secret": fake.app_secret})
         tool = tool_for(world, session)

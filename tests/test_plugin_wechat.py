@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from conftest import World, build_world, make_config
+import draftgate_plugins.wechat as wechat_plugin
 from draftgate_plugins.wechat import WeChatTarget, article_html, text_to_html
 from fakes.wechat_server import IMG_HOST, FakeWeChat
 from gateway.app import create_app
@@ -45,7 +46,9 @@ async def fake() -> AsyncIterator[FakeWeChat]:
 
 async def wechat_world(aiohttp_client: Any, tmp_path: Path, fake: FakeWeChat, *, credentials: bool = True,
                        publish: dict[str, Any] | None = None, **extra: Any) -> World:
-    world = await build_world(aiohttp_client, tmp_path, accounts=False, plugin_settings=settings(fake, **extra))
+    # Only the target under test and the test plugin: publishing is what is tested here, not the shipped checkers.
+    world = await build_world(aiohttp_client, tmp_path, accounts=False, plugin_settings=settings(fake, **extra),
+                              extra_plugins=(wechat_plugin,), load_entry_points=False)
     status, out = await world.call("POST", "/v1/accounts", "admin", json={
         "id": "mp", "name": "物理学院公众号", "platform": "wechat", "unit": "物理学院", "responsible": "resp",
         "operators": ["op"], "publish": publish or {"target": "wechat", "author": "物理学院"},
@@ -134,7 +137,8 @@ async def test_token_is_refreshed_before_it_expires_and_survives_a_restart(aioht
     # A new gateway process reuses the sealed token from the database instead of asking again.
     fake.token_ttl = 7200
     await world.client.close()
-    app = await create_app(make_config(tmp_path, plugin_settings=settings(fake)), extra_plugins=[world.plugin])
+    app = await create_app(make_config(tmp_path, plugin_settings=settings(fake), load_entry_points=False),
+                           extra_plugins=[world.plugin, wechat_plugin])
     client = await aiohttp_client(app)
     target2: WeChatTarget = client.app[GATEWAY].publish_targets["wechat"]  # type: ignore[assignment]
     assert await target2._token("mp", creds) == fake.calls[-1].answer["access_token"] and fake.count("token") == 2
@@ -215,7 +219,8 @@ async def test_restart_between_submit_and_job_end_polls_instead_of_resubmitting(
     polls_before = fake.count("freepublish/get")
     assert fake.count("freepublish/submit") == 1
     fake.polls_until_done = 0
-    app = await create_app(make_config(tmp_path, plugin_settings=settings(fake)), extra_plugins=[world.plugin])
+    app = await create_app(make_config(tmp_path, plugin_settings=settings(fake), load_entry_points=False),
+                           extra_plugins=[world.plugin, wechat_plugin])
     client = await aiohttp_client(app)
     world2 = World(client, app, world.plugin, world.tokens)
     pub = await world2.wait_publication(draft_id)

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from conftest import World, build_world
+import draftgate_plugins.weibo as weibo_plugin
 from draftgate_plugins.weibo import WeiboTarget, status_text, weibo_length
 from fakes.weibo_server import FakeWeibo
 from gateway.publish import build_item
@@ -41,7 +42,8 @@ def token_of(fake: FakeWeibo) -> str:
 async def weibo_world(aiohttp_client: Any, tmp_path: Path, fake: FakeWeibo, *, creds: dict[str, Any] | None = None,
                       link: str = LINK) -> World:
     world = await build_world(aiohttp_client, tmp_path, accounts=False,
-                              plugin_settings={"weibo": {"base_url": fake.base_url, "timeout": 2.0}})
+                              plugin_settings={"weibo": {"base_url": fake.base_url, "timeout": 2.0}},
+                              extra_plugins=(weibo_plugin,), load_entry_points=False)
     status, out = await world.call("POST", "/v1/accounts", "admin", json={
         "id": "wb", "name": "化学学院微博", "platform": "weibo", "unit": "化学学院", "responsible": "resp",
         "operators": ["op"], "publish": {"target": "weibo", "link": link},

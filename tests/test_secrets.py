@@ -14,12 +14,20 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+import draftgate_plugins.webhook as webhook_plugin
+import draftgate_plugins.wechat as wechat_plugin
 from conftest import World, build_world
 from gateway import secrets
 from gateway.store import Store
 
 APP_SECRET = "wx-secret-9f8e7d6c5b4a"
 HOOK_SECRET = "hook-secret-0a1b2c3d4e"
+
+
+@pytest.fixture
+async def world(aiohttp_client: Any, tmp_path: Path) -> World:
+    """The shared world without the shipped checkers (their start-up time is not what these tests measure)."""
+    return await build_world(aiohttp_client, tmp_path, extra_plugins=(wechat_plugin,), load_entry_points=False)
 
 
 def db_bytes(tmp_path: Path) -> bytes:
@@ -131,7 +139,8 @@ async def test_webhook_secret_is_sealed_in_the_db_and_still_signs(aiohttp_client
     server = TestServer(receiver, host="127.0.0.1")
     await server.start_server()
     try:
-        world = await build_world(aiohttp_client, tmp_path, accounts=False)
+        world = await build_world(aiohttp_client, tmp_path, accounts=False, extra_plugins=(webhook_plugin,),
+                                  load_entry_points=False)
         status, out = await world.call("POST", "/v1/accounts", "admin", json={
             "id": "hooked", "name": "化学学院", "platform": "other", "unit": "化学学院", "responsible": "resp",
             "operators": ["op"], "publish": {"target": "webhook", "url": str(server.make_url("/hook")), "secret": HOOK_SECRET},
