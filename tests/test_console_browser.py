@@ -8,6 +8,9 @@ server on a free port. The tests also write the screenshots the README links
 
 from __future__ import annotations
 
+import base64
+import io
+import math
 import re
 import time
 from pathlib import Path
@@ -30,7 +33,7 @@ from gateway.appkeys import GATEWAY  # noqa: E402
 from gateway.config import Config  # noqa: E402
 from gateway.hookspecs import hookimpl  # noqa: E402
 from gateway.model import Draft, Finding, Severity  # noqa: E402
-from gateway.schemas import DraftIn  # noqa: E402
+from gateway.schemas import DraftIn, RevisionIn  # noqa: E402
 from gateway.services import Gateway  # noqa: E402
 from gateway import workflow  # noqa: E402
 
@@ -57,7 +60,44 @@ class ConsoleTermChecker:
             for m in re.finditer(re.escape(term), text):
                 out.append(Finding.text_match(self.name, rule, severity, message, term=term, start=m.start(),
                                               end=m.end(), text=text))
+        for image in draft.images:
+            if "logo" in image.name:
+                out.append(Finding.image_match(self.name, "school_mark", Severity.REVIEW, "疑似使用学校标识，须有使用许可",
+                                               index=image.index, image_id="img_emblem", label="校徽（登记图片）",
+                                               distance=6))
         return out
+
+
+def emblem(size: int, background: tuple[int, int, int] = (255, 255, 255)) -> bytes:
+    """A drawn stand-in for a school emblem (test data: a red seal with a ring and a star)."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (size, size), background)
+    d = ImageDraw.Draw(img)
+    m = size // 10
+    d.ellipse((m, m, size - m, size - m), fill=(140, 21, 21))
+    d.ellipse((2 * m, 2 * m, size - 2 * m, size - 2 * m), outline=(255, 255, 255), width=max(2, size // 40))
+    c, r = size / 2, size / 4
+    star = [(c + (r if i % 2 == 0 else r / 2.5) * math.sin(i * math.pi / 5),
+             c - (r if i % 2 == 0 else r / 2.5) * math.cos(i * math.pi / 5)) for i in range(10)]
+    d.polygon(star, fill=(255, 255, 255))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+class DemoRegistry:
+    """Stands in for the image registry service (one registered emblem whose bytes it keeps)."""
+
+    def __init__(self) -> None:
+        self.data = emblem(240)
+
+    def list(self, status: str | None = None) -> list[dict[str, Any]]:
+        return [{"id": "img_emblem", "label": "校徽（登记图片）", "status": "school_mark", "licensed_to": [],
+                 "format": "PNG", "width": 240, "height": 240, "created_at": "2026-09-01T08:00:00+08:00"}]
+
+    def image_bytes(self, image_id: str) -> bytes | None:
+        return self.data if image_id == "img_emblem" else None
 
 
 class ConsolePlugin:
@@ -72,13 +112,25 @@ class Site:
         self.drafts: dict[str, str] = {}
 
 
-async def _submit(gw: Gateway, who: str, title: str, body: str, body_format: str = "text") -> str:
+async def _submit(gw: Gateway, who: str, title: str, body: str, body_format: str = "text",
+                  images: tuple[tuple[str, bytes], ...] = ()) -> str:
     user = auth.get_user(gw.store, who)
     assert user is not None
-    payload = DraftIn(account="physics", title=title, body=body, body_format=body_format)  # type: ignore[arg-type]
+    payload = DraftIn.model_validate({"account": "physics", "title": title, "body": body, "body_format": body_format,
+                                      "images": [{"name": n, "data": base64.b64encode(d).decode()} for n, d in images]})
     draft, _ = await workflow.submit(gw, user, payload, None)
     assert draft["status"] == "flagged", draft
     return draft["id"]
+
+
+async def _revise(gw: Gateway, who: str, draft_id: str, title: str, body: str,
+                  images: tuple[tuple[str, bytes], ...] = ()) -> None:
+    user = auth.get_user(gw.store, who)
+    assert user is not None
+    payload = RevisionIn.model_validate({"title": title, "body": body,
+                                         "images": [{"name": n, "data": base64.b64encode(d).decode()} for n, d in images]})
+    draft = await workflow.revise(gw, user, draft_id, payload)
+    assert draft["status"] == "flagged", draft
 
 
 @pytest.fixture
@@ -87,6 +139,7 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
                                      publish_poll_interval=0.1, publish_retry_base=0.1)
     app = await create_app(config, extra_plugins=[ConsolePlugin(), draftgate_plugins.outbox])
     gw = app[GATEWAY]
+    gw.services["images"] = DemoRegistry()
     tokens = {}
     for uid, name, kind, admin in (("admin", "宣传部管理员", "staff", True), ("zhang", "张老师", "staff", False),
                                    ("li", "李同学", "student", False)):
@@ -101,10 +154,16 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
     await tcp.start()
     port = runner.addresses[0][1]
     s = Site(f"http://127.0.0.1:{port}", gw, tokens)
+    poster = (("poster-logo.png", emblem(200, (246, 238, 214))),)
     s.drafts["gala"] = await _submit(
-        gw, "li", "物理学院2026年迎新晚会通知",
+        gw, "li", "物理学院迎新晚会通知",
+        "各位同学：\n迎新晚会将于12月20日晚7点举行。节目单见附件（内部资料，请勿外传）。\n"
+        "关注公众号后扫码领取入场券。\n物理学院学生会", images=poster,
+    )
+    await _revise(
+        gw, "li", s.drafts["gala"], "物理学院2026年迎新晚会通知",
         "各位同学：\n迎新晚会将于12月20日晚7点在百年纪念讲堂举行。节目单见附件（内部资料，请勿外传）。\n"
-        "关注公众号后扫码领取入场券，先到先得。\n物理学院学生会",
+        "关注公众号后扫码领取入场券，先到先得。\n物理学院学生会", images=poster,
     )
     s.drafts["lecture"] = await _submit(
         gw, "li", "凝聚态物理前沿讲座预告",
