@@ -21,8 +21,11 @@ import csv
 import io
 import json
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import jinja2
 
 from gateway import audit, directives, stats
 from gateway.accounts import get_row, update_account
@@ -318,12 +321,14 @@ def chart(monthly: list[dict[str, Any]], width: int = 520, height: int = 150) ->
             "top_y": bottom - plot_h}
 
 
+@lru_cache(maxsize=1)
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+
+
 def report_html(report: dict[str, Any]) -> str:
     """The report as one printable HTML page (A4, inline CSS and SVG: no external resources)."""
-    import jinja2
-
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    return env.get_template("report_annual.html").render(r=report, chart=chart(report["monthly"]))
+    return _templates().get_template("report_annual.html").render(r=report, chart=chart(report["monthly"]))
 
 
 # -- activity (article 8) ----------------------------------------------------

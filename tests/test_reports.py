@@ -158,6 +158,7 @@ class _ReportParser(HTMLParser):
         super().__init__()
         self.fields: dict[str, str] = {}
         self.bars: dict[tuple[str, str], int] = {}
+        self.heights: dict[tuple[str, str], float] = {}
         self.rows: dict[str, list[dict[str, str]]] = {}
         self.style = ""
         self._field: str | None = None
@@ -173,7 +174,7 @@ class _ReportParser(HTMLParser):
             self.fields[self._field] = ""
         if tag == "rect" and "data-series" in a:
             self.bars[(a["data-month"], a["data-series"])] = int(a["data-value"])
-            assert float(a["height"]) >= 0
+            self.heights[(a["data-month"], a["data-series"])] = float(a["height"])
         if tag == "table" and "id" in a:
             self._table = a["id"]
             self.rows[self._table] = []
@@ -219,6 +220,10 @@ async def test_html_report_prints_on_a4_and_shows_the_recorded_figures(world: Wo
     assert parser.bars[("2025-01", "published")] == 1 and parser.bars[("2025-05", "published")] == 2
     assert parser.bars[("2025-05", "flagged")] == 1 and parser.bars[("2025-09", "flagged")] == 1
     assert sum(v for (m, s), v in parser.bars.items() if s == "published") == 4
+    # Bar heights are proportional to the values they show.
+    one = parser.heights[("2025-01", "published")]
+    assert one > 0 and parser.heights[("2025-05", "published")] == pytest.approx(2 * one, abs=0.2)
+    assert parser.heights[("2025-09", "flagged")] == pytest.approx(one, abs=0.2) and parser.heights[("2025-02", "published")] == 0
     assert [r["data-draft"] for r in parser.rows["top-titles"]] == [ids["signed"], ids["jan"], ids["may"], ids["revised"]]
     assert [(r["data-kind"], r["data-draft"]) for r in parser.rows["violations"]] == [
         ("rejected", ids["rejected"]), ("blocked", ids["blocked"]), ("blocked", ids["revised"])]
