@@ -9,6 +9,10 @@ can read them with ``sqlite3``; both tables come from the
 transaction. The matcher over every stored hash is loaded once, when the
 registry is first asked for, and updated in place by ``add`` and ``remove``.
 
+Registrations made by another process (``draftgate images import`` while the
+gateway runs) are picked up by following the audit log (``sync``), at most
+once a second, without reloading the index.
+
 Per-status thresholds come from ``[plugins.image_reuse.thresholds.<status>]``
 (``phash`` and ``combined``) in the gateway config.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -110,12 +115,17 @@ class ImageRegistry:
         self.max_bytes = int(settings.get("max_bytes", DEFAULT_MAX_BYTES))
         self.max_pixels = int(settings.get("max_pixels", DEFAULT_MAX_PIXELS))
         self.radius = max(t.phash for t in self.thresholds.values())
+        self.sync_interval = float(settings.get("sync_interval", 1.0))
         self._lock = threading.RLock()
         self._status: dict[str, str] = {}
         self._records: dict[str, dict[str, Any]] = {}
+        self._synced_at = time.monotonic()
+        self._audit_seq = 0
         self.matcher = self._load()
 
     def _load(self) -> ImageMatcher:
+        last = self.store.query_one("SELECT MAX(seq) AS seq FROM audit_log")
+        self._audit_seq = int((last or {}).get("seq") or 0)
         records = self.store.query("SELECT * FROM registered_images")
         self._records = {r["id"]: _record(r) for r in records}
         self._status = {r["id"]: r["status"] for r in records}
@@ -124,6 +134,50 @@ class ImageRegistry:
             for r in self.store.query("SELECT image_id, variant, phash, dhash FROM registered_image_hashes")
         ]
         return ImageMatcher.build(self.radius, rows)
+
+    def sync(self, *, force: bool = False) -> int:
+        """Apply registrations and removals made by another process (the CLI).
+
+        Every change is audited, so the audit entries after the last one seen
+        name exactly what changed; reading them is a range scan on the
+        primary key. Throttled to once per ``sync_interval`` seconds.
+        Returns the number of changes applied.
+        """
+        now = time.monotonic()
+        if not force and now - self._synced_at < self.sync_interval:
+            return 0
+        self._synced_at = now
+        with self._lock:
+            rows = self.store.query(
+                "SELECT seq, action, subject FROM audit_log WHERE seq > ? "
+                "AND action IN ('image.register', 'image.remove') ORDER BY seq",
+                (self._audit_seq,),
+            )
+            last = self.store.query_one("SELECT MAX(seq) AS seq FROM audit_log")
+            self._audit_seq = int((last or {}).get("seq") or self._audit_seq)
+            applied = 0
+            for row in rows:
+                image_id = str(row["subject"]).removeprefix("image:")
+                if row["action"] == "image.remove":
+                    if image_id in self._records:
+                        self.matcher.remove(image_id)
+                        del self._records[image_id]
+                        del self._status[image_id]
+                        applied += 1
+                    continue
+                if image_id in self._records:
+                    continue  # our own registration
+                record = self.store.query_one("SELECT * FROM registered_images WHERE id = ?", (image_id,))
+                if record is None:
+                    continue  # registered, then removed before we looked
+                hashes = self.store.query(
+                    "SELECT variant, phash, dhash FROM registered_image_hashes WHERE image_id = ?", (image_id,)
+                )
+                self.matcher.add(image_id, [(h["variant"], int(h["phash"], 16), int(h["dhash"], 16)) for h in hashes])
+                self._records[image_id] = _record(record)
+                self._status[image_id] = record["status"]
+                applied += 1
+            return applied
 
     # -- changes -----------------------------------------------------------
 
@@ -239,10 +293,10 @@ class ImageRegistry:
 
     def match(self, info: ImageInfo) -> list[ImageMatchResult]:
         """Registered images that ``info`` (any sampled frame, any orientation) matches."""
+        self.sync()
         with self._lock:
-            status = dict(self._status)
             records = self._records
-            matches = self.matcher.match(info.hashes, self.thresholds, status)
+            matches = self.matcher.match(info.hashes, self.thresholds, self._status)
             return [ImageMatchResult(m, dict(records[m.image_id])) for m in matches if m.image_id in records]
 
 

@@ -37,7 +37,10 @@ class ImageReuseChecker:
 
     def check(self, draft: Draft) -> list[Finding]:
         findings: list[Finding] = []
-        if not draft.images or not len(self.registry):
+        if not draft.images:
+            return findings
+        self.registry.sync()
+        if not len(self.registry):
             return findings
         for image in draft.images:
             try:
