@@ -34,6 +34,7 @@ import time
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 from pydantic import ValidationError
 
 from gateway import workflow
@@ -289,6 +290,30 @@ async def freepublish_get(request: web.Request) -> dict[str, Any]:
     if pub["state"] == "failed":
         return {**out, "publish_status": 3, "fail_idx": [1], "fail_reason": pub.get("last_error")}
     return {**out, "publish_status": 1}
+
+
+SECRET_QUERY_KEYS = ("access_token", "secret")
+
+
+def redacted_target(request: web.BaseRequest) -> str:
+    """Path and query with token-bearing parameters masked: WeChat's API carries tokens in the URL."""
+    url = request.rel_url
+    if not any(k in url.query for k in SECRET_QUERY_KEYS):
+        return str(url)
+    query = [(k, "***" if k in SECRET_QUERY_KEYS else v) for k, v in url.query.items()]
+    return str(url.with_query(query))
+
+
+class RedactingAccessLogger(AbstractAccessLogger):
+    """An access log that never writes the ``access_token``/``secret`` query values.
+
+    aiohttp's default access log writes the full request line; pass this class
+    as ``access_log_class`` to ``web.run_app`` when the front door is served.
+    """
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info('%s "%s %s" %s %s %.3f', request.remote, request.method, redacted_target(request),
+                         response.status, response.body_length, time)
 
 
 def setup(app: web.Application) -> None:

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 import draftgate_plugins.wechat as wechat_plugin
-from conftest import World, build_world
+from conftest import World, build_world, make_config
 from fakes.wechat_server import FakeWeChat
 
 
@@ -195,3 +195,27 @@ async def test_front_door_to_the_real_wechat_target(aiohttp_client: Any, tmp_pat
         assert material.files["media"][1] == png((200, 10, 10))
     finally:
         await fake.close()
+
+
+async def test_access_log_masks_tokens_in_the_query(aiohttp_client: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from aiohttp.test_utils import TestServer
+
+    from gateway.app import create_app
+    from gateway.frontdoor import RedactingAccessLogger
+
+    caplog.set_level(logging.INFO, logger="test.access")
+    app = await create_app(make_config(tmp_path, load_entry_points=False))
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server(access_log_class=RedactingAccessLogger, access_log=logging.getLogger("test.access"))
+    client = await aiohttp_client(server)
+    await client.get("/cgi-bin/token", params={"grant_type": "client_credential", "appid": "acc", "secret": "dg_SECRETVALUE"})
+    await client.post("/cgi-bin/freepublish/get", params={"access_token": "dg_TOKENVALUE~acc"}, json={})
+    for _ in range(50):  # the access log line is written after the answer went out
+        if caplog.text.count("/cgi-bin/") >= 2:
+            break
+        await asyncio.sleep(0.02)
+    assert "/cgi-bin/token?grant_type=client_credential&appid=acc&secret=***" in caplog.text
+    assert "access_token=***" in caplog.text
+    assert "SECRETVALUE" not in caplog.text and "TOKENVALUE" not in caplog.text
