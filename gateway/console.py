@@ -77,11 +77,11 @@ async def signin(request: web.Request) -> web.Response:
                       error="登录表单已过期，请刷新页面后重试。")
     token = form.get("token")
     user = await gw.store.call(user_for_token, gw.store, token.strip()) if isinstance(token, str) and token.strip() else None
-    if user is None:
+    if user is None or not isinstance(token, str):
         response = render(request, None, "signin.html", status=401, title="登录", pre=str(given), next=target,
                           error="令牌无效或已停用。")
         return response
-    session_id, _ = await gw.store.call(sessions.create, gw.store, user.id, sessions.session_seconds(gw))
+    session_id, _ = await gw.store.call(sessions.create, gw.store, user.id, token.strip(), sessions.session_seconds(gw))
     await gw.store.call(audit.append, gw.store, user.id, "console.signed_in", f"user:{user.id}", {})
     response = redirect(target)
     sessions.set_cookie(response, request, gw, sessions.COOKIE, session_id, max_age=int(sessions.session_seconds(gw)))

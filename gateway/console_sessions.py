@@ -3,7 +3,9 @@
 The cookie holds a 256-bit random session id; the table ``console_sessions``
 keeps only its SHA-256, so a copy of the database cannot be replayed as a
 cookie. Each session carries its own CSRF token, which every console form
-posts back. Sessions expire after ``session_hours`` (``[plugins.console]``);
+posts back, and the hash of the API token it was opened with: revoking that
+token (or deactivating the user) ends the session at once, as it ends API
+access. Sessions expire after ``session_hours`` (``[plugins.console]``);
 signing out deletes the row, so the cookie is dead even if a copy survives.
 
 Cookie flags: ``HttpOnly`` and ``SameSite=Strict`` always; ``Secure`` when the
@@ -24,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.auth import User
+from gateway.auth import User, hash_token
 from gateway.services import Gateway
 from gateway.store import Store, utcnow
 
@@ -58,8 +60,8 @@ def session_seconds(gateway: Gateway) -> float:
 # -- storage (run on the database thread via store.call) --------------------
 
 
-def create(store: Store, user_id: str, lifetime: float) -> tuple[str, str]:
-    """A new session for ``user_id``; returns (session id for the cookie, csrf token)."""
+def create(store: Store, user_id: str, token: str, lifetime: float) -> tuple[str, str]:
+    """A new session for ``user_id`` signed in with ``token``; returns (session id for the cookie, csrf token)."""
     session_id = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     now = time.time()
@@ -67,17 +69,18 @@ def create(store: Store, user_id: str, lifetime: float) -> tuple[str, str]:
         # Expired rows are swept on sign-in: cheap, and the table never grows unbounded.
         conn.execute("DELETE FROM console_sessions WHERE expires_at < ?", (now,))
         conn.execute(
-            "INSERT INTO console_sessions (id_hash, user_id, csrf, created_at, expires_at) VALUES (?,?,?,?,?)",
-            (_hash(session_id), user_id, csrf, utcnow(), now + lifetime),
+            "INSERT INTO console_sessions (id_hash, user_id, token_hash, csrf, created_at, expires_at) VALUES (?,?,?,?,?,?)",
+            (_hash(session_id), user_id, hash_token(token), csrf, utcnow(), now + lifetime),
         )
     return session_id, csrf
 
 
 def lookup(store: Store, session_id: str) -> Session | None:
-    """The live session for a cookie value: None when unknown, expired, or its user is inactive."""
+    """The live session for a cookie value: None when unknown, expired, its token revoked, or its user inactive."""
     row = store.query_one(
         "SELECT s.csrf, s.expires_at, u.* FROM console_sessions s JOIN users u ON u.id = s.user_id "
-        "WHERE s.id_hash = ? AND u.active = 1",
+        "JOIN tokens t ON t.hash = s.token_hash AND t.user_id = s.user_id "
+        "WHERE s.id_hash = ? AND u.active = 1 AND t.revoked_at IS NULL",
         (_hash(session_id),),
     )
     if row is None or row["expires_at"] < time.time():

@@ -358,6 +358,13 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE gov_closings ADD COLUMN audit_seq INTEGER
         """,
     ),
+    # Console: a session remembers the token it was opened with, so revoking the token ends it.
+    (
+        "console_0002_session_token",
+        """
+        ALTER TABLE console_sessions ADD COLUMN token_hash TEXT
+        """,
+    ),
 ]
 
 

@@ -490,3 +490,14 @@ async def test_registry_without_bytes_degrades_to_a_placeholder(aiohttp_client: 
     html = await (await world.client.get(f"/console/drafts/{out['draft']['id']}")).text()
     assert "登记图片原图不可用" in html and 'src="/console/registered-images/' not in html
     assert (await world.client.get("/console/registered-images/img_demo")).status == 404
+
+
+async def test_revoking_the_token_or_deactivating_the_user_ends_the_session(world: World) -> None:
+    await signed_in(world, "resp")
+    assert (await world.client.get("/console/drafts", allow_redirects=False)).status == 200
+    world.gateway.store.execute("UPDATE tokens SET revoked_at = '2026-01-01T00:00:00+00:00' WHERE user_id = 'resp'")
+    assert (await world.client.get("/console/drafts", allow_redirects=False)).status == 303
+    world.client.session.cookie_jar.clear()
+    await signed_in(world, "op")
+    world.gateway.store.execute("UPDATE users SET active = 0 WHERE id = 'op'")
+    assert (await world.client.get("/console/drafts", allow_redirects=False)).status == 303
