@@ -251,6 +251,7 @@ class WeChatTarget:
         )
 
     async def _run(self, item: PublishItem, job: Job) -> PublishResult:
+        started = time.monotonic()
         if job.stage == "done":
             return PublishResult.ok(job.data.get("remote", {}), "already published on WeChat")
         if job.stage == "failed":
@@ -275,6 +276,11 @@ class WeChatTarget:
                                       json_body={"articles": [self._article(item, job, cover_index)]})
             job.data["media_id"] = str(answer["media_id"])
             await self._save(item, job, "drafted")
+        if time.monotonic() - started > self.gateway.config.publish_timeout / 2:
+            # The queue cancels an attempt at publish_timeout; a submit cut off mid-flight could never be
+            # repeated safely, so it gets a fresh attempt of its own.
+            return PublishResult.retry("wechat draft created; submitting it on the next attempt", 0.0,
+                                       platform=NAME, media_id=job.data["media_id"])
         # Mark the submit before sending it: if the answer is lost we must not send it again.
         await self._save(item, job, "submitting")
         try:
