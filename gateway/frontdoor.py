@@ -33,7 +33,7 @@ import secrets as _random
 import time
 from typing import Any, Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from aiohttp.abc import AbstractAccessLogger
 from pydantic import ValidationError
 
@@ -166,9 +166,9 @@ async def _upload(request: web.Request, kind: str) -> tuple[str, str]:
         raise WxError(41005, "media data missing")
     reader = await request.multipart()
     async for part in reader:
-        if part.name == "media":
-            data = await part.read()  # type: ignore[union-attr]
-            name = re.sub(r"[^\w.\-]", "_", part.filename or "image")[-80:]  # type: ignore[union-attr]
+        if isinstance(part, BodyPartReader) and part.name == "media":
+            data = await part.read()
+            name = re.sub(r"[^\w.\-]", "_", part.filename or "image")[-80:]
             store = gateway_of(request).store
             media_id = await store.call(_save_media, store, user.id, kind, name, bytes(data))
             return media_id, f"{request.url.origin()}/cgi-bin/draftgate/media/{media_id}"

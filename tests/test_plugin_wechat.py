@@ -45,10 +45,10 @@ async def fake() -> AsyncIterator[FakeWeChat]:
 
 
 async def wechat_world(aiohttp_client: Any, tmp_path: Path, fake: FakeWeChat, *, credentials: bool = True,
-                       publish: dict[str, Any] | None = None, **extra: Any) -> World:
+                       publish: dict[str, Any] | None = None, publish_timeout: float = 30.0, **extra: Any) -> World:
     # Only the target under test and the test plugin: publishing is what is tested here, not the shipped checkers.
     world = await build_world(aiohttp_client, tmp_path, accounts=False, plugin_settings=settings(fake, **extra),
-                              extra_plugins=(wechat_plugin,), load_entry_points=False)
+                              extra_plugins=(wechat_plugin,), load_entry_points=False, publish_timeout=publish_timeout)
     status, out = await world.call("POST", "/v1/accounts", "admin", json={
         "id": "mp", "name": "物理学院公众号", "platform": "wechat", "unit": "物理学院", "responsible": "resp",
         "operators": ["op"], "publish": publish or {"target": "wechat", "author": "物理学院"},
@@ -248,6 +248,16 @@ async def test_a_published_revision_is_never_published_twice(aiohttp_client: Any
     again = await world.gateway.publish_targets["wechat"].publish(item)  # e.g. a delivery repeated after a crash
     assert again.state == "published" and again.remote["article_id"] == pub["remote"]["article_id"]
     assert fake.count("freepublish/submit") == 1 and fake.count("draft/add") == 1 and len(fake.publishes) == 1
+
+
+async def test_a_slow_attempt_leaves_the_submit_to_a_fresh_attempt(aiohttp_client: Any, tmp_path: Path, fake: FakeWeChat) -> None:
+    # The queue cancels an attempt at publish_timeout; a submit cut off there could never be repeated.
+    world = await wechat_world(aiohttp_client, tmp_path, fake, publish_timeout=1.0)
+    fake.delay["draft/add"] = 0.6
+    draft_id = await submit(world, body="正文", images=[{"name": "c.png", "data": b64(image_bytes((9, 9, 9)))}])
+    pub = await world.wait_publication(draft_id)
+    assert pub["state"] == "published" and pub["attempts"] == 2, pub
+    assert fake.count("draft/add") == 1 and fake.count("freepublish/submit") == 1
 
 
 async def test_publish_config_is_validated(aiohttp_client: Any, tmp_path: Path, fake: FakeWeChat) -> None:

@@ -62,6 +62,7 @@ class FakeWeChat:
         self._errors: dict[str, list[tuple[int, str]]] = {}
         self._after: dict[str, list[Callable[[], None]]] = {}
         self._drop: dict[str, int] = {}
+        self.delay: dict[str, float] = {}  # path -> seconds the platform takes to answer
         self._ids = itertools.count(1)
         self.server: TestServer | None = None
 
@@ -166,6 +167,7 @@ class FakeWeChat:
                 return self._answer(call, {"errcode": code, "errmsg": msg})
             if call.json is None and not call.files:
                 return self._answer(call, {"errcode": 44002, "errmsg": "empty post data"})
+            await asyncio.sleep(self.delay.get(path, 0.0))
             answer = await handler(request, call)
             if self._drop.get(path):
                 self._drop[path] -= 1
