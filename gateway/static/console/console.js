@@ -34,6 +34,12 @@
     }
   });
 
+  // Destructive admin forms (removing a blocklist term) ask first.
+  document.addEventListener("submit", function (event) {
+    var message = event.target.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) event.preventDefault();
+  });
+
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") closeAll(null);
   });
