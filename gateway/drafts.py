@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 from gateway.accounts import account_from_row, get_row
@@ -59,9 +60,10 @@ def publication_json(store: Store, draft_id: str, revision: int) -> dict[str, An
         "remote": json.loads(pub["remote"]),
     }
     if pub["state"] == "queued":
-        from datetime import datetime, timezone
-
         out["next_attempt_at"] = datetime.fromtimestamp(pub["next_attempt_at"], timezone.utc).isoformat(timespec="seconds")
+        account = store.query_one("SELECT status FROM accounts WHERE id = ?", (pub["account"],))
+        if account and account["status"] != "active":
+            out["held"] = f"account is {account['status']}: publication waits until it is active again"
     return out
 
 

@@ -33,8 +33,11 @@ def backoff_delay(attempts: int, base: float, cap: float) -> float:
 
 
 def due_items(store: Store, now: float, limit: int) -> list[dict[str, Any]]:
+    # A suspended or closed account's publications stay queued, untouched, until it is active again.
     return store.query(
-        "SELECT * FROM publications WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+        "SELECT p.* FROM publications p JOIN accounts a ON a.id = p.account"
+        " WHERE p.state = 'queued' AND p.next_attempt_at <= ? AND a.status = 'active'"
+        " ORDER BY p.next_attempt_at LIMIT ?",
         (now, limit),
     )
 

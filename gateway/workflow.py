@@ -252,6 +252,8 @@ def _decide(store: Store, user: User, draft_id: str, payload: DecisionIn) -> dic
         assert account is not None
         if user.id != account.responsible:
             raise forbidden(f"only the responsible person of account {account.id!r} signs off its drafts")
+        if account.status != "active":
+            raise conflict("account_inactive", f"account {account.id!r} is {account.status}: its drafts are held")
         if not user.is_staff:
             raise forbidden("only staff may sign off drafts")
         rev = store.query_one("SELECT * FROM revisions WHERE draft_id = ? AND revision = ?", (draft_id, row["revision"]))

@@ -5,7 +5,12 @@ from __future__ import annotations
 import base64
 
 
-from conftest import World
+from pathlib import Path
+from typing import Any
+
+from conftest import FlakyTarget, MarkerPlugin, World, build_world
+
+from gateway.publish import Publisher
 
 
 async def test_clean_draft_passes_and_is_published(world: World) -> None:
@@ -144,3 +149,20 @@ def _tiny_png() -> bytes:
 
 
 
+
+
+async def test_suspension_holds_flagged_and_queued_drafts_at_once(aiohttp_client: Any, tmp_path: Path) -> None:
+    target = FlakyTarget()
+    world = await build_world(aiohttp_client, tmp_path, plugin=MarkerPlugin(target=target), publish_enabled=False)
+    _, flagged = await world.submit(body="REVIEWME")
+    _, passed = await world.submit(body="clean")
+    await world.call("PATCH", "/v1/accounts/acc", "admin", json={"status": "suspended", "reason": "违规"})
+    status, err = await world.call("POST", f"/v1/drafts/{flagged['draft']['id']}/decision", "resp", json={"decision": "approve"})
+    assert status == 409 and err["error"]["code"] == "account_inactive"
+    publisher = Publisher(world.gateway)
+    assert await publisher.drain() == 0
+    _, body = await world.call("GET", f"/v1/drafts/{passed['draft']['id']}", "op")
+    assert body["draft"]["publication"]["state"] == "queued" and "suspended" in body["draft"]["publication"]["held"]
+    await world.call("PATCH", "/v1/accounts/acc", "admin", json={"status": "active"})
+    assert await publisher.drain() == 1
+    assert list(target.delivered) == [f"draftgate-{passed['draft']['id']}-r1"]
