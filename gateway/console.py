@@ -30,6 +30,7 @@ from gateway.console_web import (
     CONSOLE_ENV,
     STATIC,
     Ctx,
+    current_session,
     error_page,
     form_str,
     make_env,
@@ -60,6 +61,8 @@ REVISABLE = workflow.OPEN_FOR_REVISION
 
 
 async def signin_form(request: web.Request) -> web.Response:
+    if await current_session(request) is not None:
+        return redirect(safe_next(request.query.get("next")))
     pre = sessions.new_pre_token()
     response = render(request, None, "signin.html", title="登录", pre=pre, next=safe_next(request.query.get("next")),
                       flash=FLASH.get(request.query.get("done", "")))
@@ -444,6 +447,12 @@ async def bare_console(request: web.Request) -> web.Response:
     return redirect(f"{BASE}/")
 
 
+@page()
+async def not_found_page(request: web.Request, ctx: Ctx) -> web.Response:
+    # Without this, an unknown console path would get the API's JSON 404.
+    return error_page(request, ctx, 404, "没有这个页面。", request.path)
+
+
 def setup(app: web.Application) -> None:
     """Add the console's routes and static files to the gateway's app."""
     app[CONSOLE_ENV] = make_env()
@@ -464,3 +473,4 @@ def setup(app: web.Application) -> None:
     r.add_get(f"{BASE}/drafts/{{id}}/images/{{revision}}/{{index}}", draft_image)
     r.add_static(f"{BASE}/static", STATIC)
     console_admin.setup(app)
+    r.add_get(f"{BASE}/{{tail:.*}}", not_found_page)  # last: only what nothing else matched

@@ -65,9 +65,18 @@ def segments(text: str, findings: Sequence[Mapping[str, Any]]) -> list[Segment]:
     """
     spans = [(i, s) for i, f in enumerate(findings) if (s := text_span(f, len(text))) is not None]
     cuts = sorted({0, len(text), *(p for _, (a, b) in spans for p in (a, b))})
+    starting: dict[int, list[int]] = {}
+    ending: dict[int, list[int]] = {}
+    for i, (a, b) in spans:
+        starting.setdefault(a, []).append(i)
+        ending.setdefault(b, []).append(i)
+    # A sweep over the cut points: a draft with thousands of hits stays linear in practice.
+    active: set[int] = set()
     out: list[Segment] = []
     for lo, hi in zip(cuts, cuts[1:]):
-        covering = tuple(i for i, (a, b) in spans if a <= lo and hi <= b)
+        active.difference_update(ending.get(lo, ()))
+        active.update(starting.get(lo, ()))
+        covering = tuple(sorted(active))
         severity = worst_severity(str(findings[i].get("severity")) for i in covering) if covering else None
         piece = text[lo:hi]
         if out and out[-1].findings == covering:

@@ -501,3 +501,11 @@ async def test_revoking_the_token_or_deactivating_the_user_ends_the_session(worl
     await signed_in(world, "op")
     world.gateway.store.execute("UPDATE users SET active = 0 WHERE id = 'op'")
     assert (await world.client.get("/console/drafts", allow_redirects=False)).status == 303
+
+
+async def test_unknown_console_path_is_an_html_404_and_sign_in_skips_when_signed_in(world: World) -> None:
+    await signed_in(world, "resp")
+    resp = await world.client.get("/console/no/such/page")
+    assert resp.status == 404 and resp.content_type == "text/html" and "没有这个页面" in await resp.text()
+    again = await world.client.get("/console/signin?next=/console/drafts", allow_redirects=False)
+    assert again.status == 303 and again.headers["Location"] == "/console/drafts"

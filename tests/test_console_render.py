@@ -69,3 +69,15 @@ def test_redirect_targets_stay_inside_the_console() -> None:
     assert safe_next("/console/drafts/d1?x=1") == "/console/drafts/d1?x=1"
     for bad in ("https://evil.example/console/", "//evil.example/console/", "/v1/drafts", "/console\\..\\x", None, ""):
         assert safe_next(bad) == "/console/"
+
+
+def test_many_findings_are_segmented_quickly_and_exactly() -> None:
+    import time
+
+    text = "词" * 20_000
+    findings = [f(i, i + 3, "review" if (i // 2) % 2 else "info") for i in range(0, 19_990, 2)]
+    started = time.perf_counter()
+    segs = R.segments(text, findings)
+    assert time.perf_counter() - started < 2.0
+    assert "".join(s.text for s in segs) == text
+    assert segs[1].findings == (0, 1) and segs[1].severity == "review"
