@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
@@ -177,7 +178,15 @@ def image_ext(data: bytes) -> tuple[str, str]:
     return "bin", "application/octet-stream"
 
 
+_SECRET_IN_URL = re.compile(r"\b(access_token|secret|client_secret|refresh_token)=[^&\s'\"]+")
+
+
+def scrub(text: str) -> str:
+    """Masks credentials a URL in an error message may carry (the platforms put tokens in query strings)."""
+    return _SECRET_IN_URL.sub(r"\1=***", text)
+
+
 def transport_result(platform: str, stage: str, exc: BaseException) -> PublishResult:
-    """A network-level failure: always retried (nothing reached the platform, or the step is repeatable)."""
-    return PublishResult.retry(f"{platform} unreachable during {stage}: {type(exc).__name__}: {exc}",
+    """A network-level failure: retried. The message is shown to API clients and logged: no tokens in it."""
+    return PublishResult.retry(scrub(f"{platform} unreachable during {stage}: {type(exc).__name__}: {exc}"),
                                platform=platform, stage=stage)

@@ -14,6 +14,7 @@ from PIL import Image
 
 from conftest import World, build_world, make_config
 import draftgate_plugins.wechat as wechat_plugin
+from draftgate_plugins._platform import transport_result
 from draftgate_plugins.wechat import WeChatTarget, article_html, text_to_html
 from fakes.wechat_server import IMG_HOST, FakeWeChat
 from gateway.app import create_app
@@ -275,3 +276,11 @@ def test_text_bodies_become_paragraphs_and_unreferenced_images_are_appended() ->
     content = Content("t", '<p>x</p><img src="image:2">', "html", images)
     out = article_html(content, {0: "U0", 1: "U1", 2: "U2"}, cover_index=0)
     assert out == '<p>x</p><img src="U2"><p><img src="U1"/></p>'
+
+
+def test_network_errors_never_carry_tokens_into_last_error() -> None:
+    exc = ValueError("bad answer from https://api.weixin.qq.com/cgi-bin/token?grant_type=client_credential&appid=wx1&secret=S3CRET"
+                     " and https://api.weixin.qq.com/cgi-bin/draft/add?access_token=TOK123")
+    result = transport_result("wechat", "draft", exc)
+    assert result.state == "retry" and "secret=***" in result.message and "access_token=***" in result.message
+    assert "S3CRET" not in result.message and "TOK123" not in result.message
