@@ -128,12 +128,12 @@ async def test_concurrent_callers_share_one_token_refresh(aiohttp_client: Any, t
 
 async def test_token_is_refreshed_before_it_expires_and_survives_a_restart(aiohttp_client: Any, tmp_path: Path, fake: FakeWeChat) -> None:
     fake.token_ttl = 3600
-    world = await wechat_world(aiohttp_client, tmp_path, fake, token_margin=3599.5)
+    world = await wechat_world(aiohttp_client, tmp_path, fake, token_margin=3598.0)
     target: WeChatTarget = world.gateway.publish_targets["wechat"]  # type: ignore[assignment]
     creds = {"app_id": fake.app_id, "app_secret": fake.app_secret}
     first = await target._token("mp", creds)
     assert await target._token("mp", creds) == first
-    await asyncio.sleep(0.6)  # now inside the margin: refreshed although the platform would still accept it
+    await asyncio.sleep(2.2)  # now inside the margin: refreshed although the platform would still accept it
     assert await target._token("mp", creds) != first and fake.count("token") == 2
     # A new gateway process reuses the sealed token from the database instead of asking again.
     fake.token_ttl = 7200
