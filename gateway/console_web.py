@@ -157,13 +157,20 @@ def to_signin(request: web.Request) -> web.Response:
 
 
 def origin_ok(request: web.Request) -> bool:
-    """A POST from another site is refused even before the CSRF token is looked at."""
+    """A POST from another site is refused even before the CSRF token is looked at.
+
+    The Origin must name the host the request was sent to, or be listed in
+    ``[plugins.console] origins`` (for a proxy that rewrites the Host header).
+    """
     origin = request.headers.get("Origin")
     if origin is None or origin == "null":
         # Browsers send Origin on every POST; its absence means a non-browser client,
         # which still needs the session cookie and the CSRF token.
         return origin is None
-    return urlsplit(origin).netloc == request.host
+    if urlsplit(origin).netloc == request.host:
+        return True
+    allowed = sessions.settings(request.app[GATEWAY]).get("origins", [])
+    return origin.rstrip("/") in {str(o).rstrip("/") for o in allowed}
 
 
 async def current_session(request: web.Request) -> tuple[str, sessions.Session] | None:

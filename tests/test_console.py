@@ -509,3 +509,17 @@ async def test_unknown_console_path_is_an_html_404_and_sign_in_skips_when_signed
     assert resp.status == 404 and resp.content_type == "text/html" and "没有这个页面" in await resp.text()
     again = await world.client.get("/console/signin?next=/console/drafts", allow_redirects=False)
     assert again.status == 303 and again.headers["Location"] == "/console/drafts"
+
+
+async def test_configured_origin_is_accepted_behind_a_proxy(aiohttp_client: Any, tmp_path: Path) -> None:
+    world = await build_world(aiohttp_client, tmp_path,
+                              plugin_settings={"console": {"origins": ["https://console.example.edu.cn"]}})
+    draft = await flagged(world)
+    await signed_in(world, "resp")
+    csrf = await page_csrf(world.client, f"/console/drafts/{draft['id']}")
+    refused = await world.client.post(f"/console/drafts/{draft['id']}/decision", data={"csrf": csrf, "decision": "approve"},
+                                      headers={"Origin": "https://other.example"}, allow_redirects=False)
+    assert refused.status == 403
+    resp = await world.client.post(f"/console/drafts/{draft['id']}/decision", data={"csrf": csrf, "decision": "approve"},
+                                   headers={"Origin": "https://console.example.edu.cn"}, allow_redirects=False)
+    assert resp.status == 303
