@@ -20,7 +20,9 @@ Follows the platform's documented flow, each step recorded in
 Rate limits and "system busy" are retried with a delay; other platform errors
 fail the publication with the platform's code and message. Settings
 (``[plugins.wechat]``): ``base_url`` (default ``https://api.weixin.qq.com``),
-``poll_interval`` (s), ``polls_per_attempt``, ``token_margin`` (s), ``timeout`` (s).
+``poll_interval`` (s), ``polls_per_attempt``, ``token_margin`` (s), ``timeout`` (s),
+``stable_token`` (use ``POST /cgi-bin/stable_token``, which leaves other
+services' tokens for the same app valid).
 """
 
 from __future__ import annotations
@@ -114,16 +116,25 @@ class WeChatTarget:
         self.base_url = str(settings.get("base_url", DEFAULT_BASE_URL)).rstrip("/")
         self.poll_interval = float(settings.get("poll_interval", 3.0))
         self.polls_per_attempt = int(settings.get("polls_per_attempt", 5))
+        self.stable_token = bool(settings.get("stable_token", False))
         self.http = HttpSession(float(settings.get("timeout", 20.0)))
         self.tokens = TokenCache(gateway.store, NAME, float(settings.get("token_margin", 300.0)))
 
     # -- platform calls --------------------------------------------------------
 
     async def _fetch_token(self, creds: dict[str, Any]) -> tuple[str, float]:
-        params = {"grant_type": "client_credential", "appid": creds["app_id"], "secret": creds["app_secret"]}
-        async with self.http.get().get(f"{self.base_url}/cgi-bin/token", params=params) as resp:
-            answer = await self._json(resp, "token")
-        self._raise_for(answer, "token")
+        if self.stable_token:
+            # The stable token does not invalidate tokens other services hold for the same app.
+            body = {"grant_type": "client_credential", "appid": creds["app_id"], "secret": creds["app_secret"],
+                    "force_refresh": False}
+            async with self.http.get().post(f"{self.base_url}/cgi-bin/stable_token", json=body) as resp:
+                answer = await self._json(resp, "stable_token")
+            self._raise_for(answer, "stable_token")
+        else:
+            params = {"grant_type": "client_credential", "appid": creds["app_id"], "secret": creds["app_secret"]}
+            async with self.http.get().get(f"{self.base_url}/cgi-bin/token", params=params) as resp:
+                answer = await self._json(resp, "token")
+            self._raise_for(answer, "token")
         return str(answer["access_token"]), time.time() + float(answer.get("expires_in", 7200))
 
     async def _token(self, account_id: str, creds: dict[str, Any], bad: str | None = None) -> str:

@@ -145,6 +145,16 @@ async def test_token_is_refreshed_before_it_expires_and_survives_a_restart(aioht
     assert await target2._token("mp", creds) == fake.calls[-1].answer["access_token"] and fake.count("token") == 2
 
 
+async def test_stable_token_mode_publishes_and_refreshes_after_expiry(aiohttp_client: Any, tmp_path: Path, fake: FakeWeChat) -> None:
+    world = await wechat_world(aiohttp_client, tmp_path, fake, stable_token=True)
+    fake.after("material/add_material", fake.expire_tokens)
+    draft_id = await submit(world, body="正文", images=[{"name": "c.png", "data": b64(image_bytes((12, 12, 12)))}])
+    pub = await world.wait_publication(draft_id)
+    assert pub["state"] == "published", pub
+    assert fake.count("token") == 0 and fake.count("stable_token") == 2 and fake.count("draft/add") == 2
+    assert all(c.json["force_refresh"] is False for c in fake.calls if c.path.endswith("stable_token"))
+
+
 @pytest.mark.parametrize(("api", "errcode", "errmsg"), [
     ("draft/add", 45009, "reach max api daily quota limit"),
     ("freepublish/submit", -1, "system error"),

@@ -2,7 +2,8 @@
 
 It implements the endpoints the ``wechat`` publish target calls, with the
 platform's documented paths, field names and error codes: ``/cgi-bin/token``
-(``access_token``/``expires_in``; 40013 bad appid, 40125 bad secret),
+(``access_token``/``expires_in``; 40013 bad appid, 40125 bad secret) and
+``/cgi-bin/stable_token``,
 ``media/uploadimg`` (``url``), ``material/add_material?type=image``
 (``media_id``/``url``), ``draft/add`` (``articles`` → ``media_id``),
 ``freepublish/submit`` (``media_id`` → ``publish_id``) and
@@ -64,6 +65,7 @@ class FakeWeChat:
         self._drop: dict[str, int] = {}
         self.delay: dict[str, float] = {}  # path -> seconds the platform takes to answer
         self._ids = itertools.count(1)
+        self.stable: str | None = None
         self.server: TestServer | None = None
 
     # -- steering --------------------------------------------------------------
@@ -109,6 +111,7 @@ class FakeWeChat:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=20 * 1024 * 1024)
         app.router.add_get("/cgi-bin/token", self.token)
+        app.router.add_post("/cgi-bin/stable_token", self.stable_token)
         for path, handler in (
             ("media/uploadimg", self.uploadimg),
             ("material/add_material", self.add_material),
@@ -139,6 +142,24 @@ class FakeWeChat:
         token = f"TOKEN-{next(self._ids)}-{int(time.time() * 1000)}"
         self.tokens[token] = time.time() + self.token_ttl
         return self._answer(call, {"access_token": token, "expires_in": self.token_ttl})
+
+    async def stable_token(self, request: web.Request) -> web.Response:
+        """The stable token: the same token until it expires (or ``force_refresh``); other tokens stay valid."""
+        call = Call(request.path, dict(request.query), raw=await request.read())
+        call.json = json.loads(call.raw or b"{}")
+        self.calls.append(call)
+        body = call.json
+        if body.get("grant_type") != "client_credential":
+            return self._answer(call, {"errcode": 40002, "errmsg": "invalid grant_type"})
+        if body.get("appid") != self.app_id:
+            return self._answer(call, {"errcode": 40013, "errmsg": "invalid appid"})
+        if body.get("secret") != self.app_secret:
+            return self._answer(call, {"errcode": 40125, "errmsg": "invalid appsecret"})
+        current = self.stable if self.stable and self.tokens.get(self.stable, 0) > time.time() else None
+        if current is None or body.get("force_refresh"):
+            current = self.stable = f"STABLE-{next(self._ids)}"
+            self.tokens[current] = time.time() + self.token_ttl
+        return self._answer(call, {"access_token": current, "expires_in": int(self.tokens[current] - time.time())})
 
     def _guarded(self, path: str, handler: Callable[[web.Request, Call], Any]) -> Callable[[web.Request], Any]:
         async def guarded(request: web.Request) -> web.Response:
