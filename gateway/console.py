@@ -73,21 +73,23 @@ async def signin_form(request: web.Request) -> web.Response:
 async def signin(request: web.Request) -> web.Response:
     gw = request.app[GATEWAY]
     form = await request.post()
-    target = safe_next(form.get("next") if isinstance(form.get("next"), str) else None)  # type: ignore[arg-type]
-    given = form.get("pre")
-    if not sessions.same_token(request.cookies.get(sessions.PRE_COOKIE), given if isinstance(given, str) else None):
+    raw_next, given, raw_token = form.get("next"), form.get("pre"), form.get("token")
+    target = safe_next(raw_next if isinstance(raw_next, str) else None)
+    pre = given if isinstance(given, str) else None
+    if not sessions.same_token(request.cookies.get(sessions.PRE_COOKIE), pre):
         return render(request, None, "signin.html", status=403, title="登录", pre="", next=target,
                       error="登录表单已过期，请刷新页面后重试。")
-    token = form.get("token")
-    user = await gw.store.call(user_for_token, gw.store, token.strip()) if isinstance(token, str) and token.strip() else None
-    if user is None or not isinstance(token, str):
-        response = render(request, None, "signin.html", status=401, title="登录", pre=str(given), next=target,
-                          error="令牌无效或已停用。")
-        return response
-    session_id, _ = await gw.store.call(sessions.create, gw.store, user.id, token.strip(), sessions.session_seconds(gw))
+    token = raw_token.strip() if isinstance(raw_token, str) else ""
+    user = await gw.store.call(user_for_token, gw.store, token) if token else None
+    if user is None:
+        return render(request, None, "signin.html", status=401, title="登录", pre=pre or "", next=target,
+                      error="令牌无效或已停用。")
+    lifetime = sessions.session_seconds(gw)
+    session_id, _ = await gw.store.call(sessions.create, gw.store, user.id, token, lifetime)
+    # Sign-ins are audited: who held which credentials when (article 11).
     await gw.store.call(audit.append, gw.store, user.id, "console.signed_in", f"user:{user.id}", {})
     response = redirect(target)
-    sessions.set_cookie(response, request, gw, sessions.COOKIE, session_id, max_age=int(sessions.session_seconds(gw)))
+    sessions.set_cookie(response, request, gw, sessions.COOKIE, session_id, max_age=int(lifetime))
     sessions.clear_cookie(response, sessions.PRE_COOKIE)
     return response
 

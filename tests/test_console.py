@@ -58,6 +58,7 @@ async def test_sign_in_sets_a_strict_http_only_cookie_and_stores_only_its_hash(w
     assert rows[0]["id_hash"] != session_id and session_id not in rows[0]["id_hash"]
     page = await world.client.get("/console/drafts")
     assert page.status == 200 and "张老师" in await page.text()
+    assert world.gateway.store.query("SELECT actor FROM audit_log WHERE action = 'console.signed_in'") == [{"actor": "resp"}]
 
 
 async def test_secure_flag_when_configured(aiohttp_client: Any, tmp_path: Path) -> None:
