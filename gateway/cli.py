@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sqlite3
 import sys
 from pathlib import Path
@@ -95,7 +96,11 @@ def _run_server(cfg: Any) -> int:
     from gateway.app import create_app
 
     setup_logging()
-    web.run_app(create_app(cfg), host=cfg.host, port=cfg.port, print=lambda m: print(m, file=sys.stderr))
+    from gateway.frontdoor import RedactingAccessLogger
+
+    # The WeChat front door takes tokens in the query string: the access log must never write them.
+    web.run_app(create_app(cfg), host=cfg.host, port=cfg.port, print=lambda m: print(m, file=sys.stderr),
+                access_log=logging.getLogger("draftgate.access"), access_log_class=RedactingAccessLogger)
     return 0
 
 

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from gateway.store import Store
 
@@ -52,9 +53,9 @@ def _request(url: str, token: str, body: dict | None = None) -> tuple[int, dict]
         return e.code, json.loads(e.read())
 
 
-def _start(db: str, port: int) -> subprocess.Popen[bytes]:
+def _start(db: str, port: int, stderr: Any = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "--db", db, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=stderr)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -98,3 +99,24 @@ def test_a_draft_acknowledged_with_201_survives_sigkill(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_served_access_log_never_writes_query_tokens(tmp_path: Path) -> None:
+    db = str(tmp_path / "log.db")
+    _cli(db, "users", "add", "admin", "--name", "A", "--kind", "staff", "--admin")
+    port = _free_port()
+    log_path = tmp_path / "stderr.log"
+    with open(log_path, "wb") as log_file:
+        proc = _start(db, port, stderr=log_file)
+        try:
+            for path in ("/cgi-bin/freepublish/get?access_token=SUPERSECRETTOKEN", "/healthz?secret=ANOTHERSECRET"):
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5).read()
+                except urllib.error.HTTPError:
+                    pass
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    log = log_path.read_text()
+    assert "freepublish/get" in log, "the request is logged"
+    assert "SUPERSECRETTOKEN" not in log and "ANOTHERSECRET" not in log
