@@ -250,6 +250,24 @@ async def draft_page(request: web.Request, ctx: Ctx) -> web.Response:
     return await _render_draft(request, ctx, request.match_info["id"])
 
 
+def _stale_revision(store: Store, user: User, draft_id: str, seen: str) -> str | None:
+    """A refusal when a new revision arrived after the reviewer's page was rendered, else None.
+
+    A decision approves whatever revision is current when it is made; the form
+    names the revision the reviewer read, so nobody signs off text they never
+    saw. Only checked for someone the workflow would let decide, so everyone
+    else still gets the workflow's own refusal.
+    """
+    draft = draft_json(store, draft_id, include_body=False)
+    if draft is None or not seen.isdigit() or int(seen) == draft["revision"]:
+        return None
+    account_row = get_row(store, draft["account"])
+    if account_row is None or refusal(user, account_from_row(account_row), draft) is not None:
+        return None
+    return (f"签发被拒绝：您阅读的是第 {int(seen)} 版，稿件已更新为第 {draft['revision']} 版。"
+            "请阅读新版本后再签发。")
+
+
 def _decision_message(e: ApiError, reason: str | None) -> str:
     if e.status == 403 and reason:
         return "签发被拒绝：" + reason
@@ -267,6 +285,10 @@ async def decide(request: web.Request, ctx: Ctx) -> web.Response:
     draft_id = request.match_info["id"]
     decision = form_str(ctx, "decision")
     comment = form_str(ctx, "comment")
+    stale = await ctx.store.call(_stale_revision, ctx.store, ctx.user, draft_id, form_str(ctx, "revision"))
+    if stale is not None:
+        return await _render_draft(request, ctx, draft_id, status=409, comment=comment, error=stale,
+                                   error_detail="the draft has a newer revision than the page the decision was made on")
     try:
         payload = DecisionIn.model_validate({"decision": decision, "comment": comment})
         result = await workflow.decide(ctx.gw, ctx.user, draft_id, payload)

@@ -524,3 +524,23 @@ async def test_configured_origin_is_accepted_behind_a_proxy(aiohttp_client: Any,
     resp = await world.client.post(f"/console/drafts/{draft['id']}/decision", data={"csrf": csrf, "decision": "approve"},
                                    headers={"Origin": "https://console.example.edu.cn"}, allow_redirects=False)
     assert resp.status == 303
+
+
+async def test_a_decision_on_a_page_older_than_the_current_revision_is_refused(world: World) -> None:
+    draft = await flagged(world)
+    await signed_in(world, "resp")
+    page = await (await world.client.get(f"/console/drafts/{draft['id']}")).text()
+    assert 'name="revision" value="1"' in page
+    # The operator revises while the reviewer reads revision 1.
+    status, out = await world.call("POST", f"/v1/drafts/{draft['id']}/revisions", "op",
+                                   json={"title": "标题", "body": "换了内容 REVIEWME"})
+    assert status == 201 and out["draft"]["status"] == "flagged"
+    resp = await world.client.post(f"/console/drafts/{draft['id']}/decision",
+                                   data={"csrf": csrf_of(page), "decision": "approve", "revision": "1"}, allow_redirects=False)
+    assert resp.status == 409
+    assert "稿件已更新为第 2 版" in await resp.text()
+    status, out = await world.call("GET", f"/v1/drafts/{draft['id']}", "admin")
+    assert out["draft"]["status"] == "flagged" and out["draft"]["decisions"] == []
+    ok = await world.client.post(f"/console/drafts/{draft['id']}/decision",
+                                 data={"csrf": csrf_of(page), "decision": "approve", "revision": "2"}, allow_redirects=False)
+    assert ok.status == 303
