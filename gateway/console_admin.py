@@ -1,19 +1,24 @@
 """Admin pages of the console: checkers, blocklists, registered images, embargoes, audit.
 
-Each page reads the feature services through their public functions
-(``gateway.blocklists``, ``gateway.image_registry``, ``gateway.embargoes``);
-a service that is not running is shown as such instead of failing the page.
+Each page reads and changes the feature services through their public
+functions (``gateway.blocklists``, ``gateway.image_registry``,
+``gateway.embargoes``), so every change is validated and audited exactly as
+through the API; a service that is not running is shown as such instead of
+failing the page.
 A draft's audit trail is also open to the account's responsible person, as
 ``GET /v1/audit?draft=`` is.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from gateway import audit
+from gateway import console_render as R
+from gateway import console_sessions as sessions
 from gateway.accounts import account_from_row, get_row
 from gateway.auth import can_read_account
 from gateway.console_web import BASE, Ctx, error_page, form_str, page, redirect, render
@@ -22,6 +27,9 @@ from gateway.services import Gateway
 from gateway.store import Store
 
 BLOCKLIST_FLASH = {"added": "已添加。", "removed": "已删除。", "not_found": "列表中没有这个词。"}
+IMAGE_FLASH = {"registered": "图片已登记。", "removed": "登记已删除。"}
+EMBARGO_FLASH = {"created": "禁发话题已生效。", "lifted": "禁发话题已解除。"}
+IMAGE_STATUSES = {"unlicensed": "未授权", "licensed": "已授权", "school_mark": "校徽/标识"}
 
 
 # -- checkers ----------------------------------------------------------------------
@@ -128,15 +136,50 @@ def registered_bytes(registry: Any, image_id: str) -> bytes | None:
 
 def _images_view(gw: Gateway) -> dict[str, Any]:
     registry = registry_of(gw)
+    accounts = gw.store.query("SELECT id, name FROM accounts ORDER BY id")
     if registry is None:
-        return {"service": False, "images": [], "has_bytes": False}
-    return {"service": True, "images": registry.list(), "has_bytes": hasattr(registry, "image_bytes")}
+        return {"service": False, "images": [], "has_bytes": False, "accounts": accounts}
+    return {"service": True, "images": registry.list(), "has_bytes": hasattr(registry, "image_bytes"),
+            "accounts": accounts}
+
+
+async def _render_images(request: web.Request, ctx: Ctx, *, status: int = 200, error: str | None = None,
+                         flash: str | None = None) -> web.Response:
+    view = await ctx.gw.run_cpu(_images_view, ctx.gw)  # first use builds the whole index: off the event loop
+    return render(request, ctx, "admin_images.html", status=status, title="登记图片", statuses=IMAGE_STATUSES,
+                  error=error, flash=flash, **view)
 
 
 @page(admin=True)
 async def images(request: web.Request, ctx: Ctx) -> web.Response:
-    view = await ctx.store.call(_images_view, ctx.gw)
-    return render(request, ctx, "admin_images.html", title="登记图片", **view)
+    return await _render_images(request, ctx, flash=IMAGE_FLASH.get(request.query.get("done", "")))
+
+
+@page(admin=True)
+async def image_change(request: web.Request, ctx: Ctx) -> web.Response:
+    """Register an uploaded picture, or remove a registration, through the registry (audited there)."""
+    registry = await ctx.gw.run_cpu(registry_of, ctx.gw)
+    if registry is None or not hasattr(registry, "add"):
+        return error_page(request, ctx, 404, "图片登记服务未启用。")
+    assert ctx.form is not None
+    if form_str(ctx, "op") == "remove":
+        removed = await ctx.store.call(registry.remove, form_str(ctx, "image_id"), actor=ctx.user.id)
+        if not removed:
+            return await _render_images(request, ctx, status=404, error="没有这张登记图片。")
+        return redirect(f"{BASE}/admin/images?done=removed")
+    upload = ctx.form.get("file")
+    data = upload.file.read() if isinstance(upload, web.FileField) else b""
+    label, status = form_str(ctx, "label").strip(), form_str(ctx, "status")
+    licensed_to = [v for v in ctx.form.getall("licensed_to", []) if isinstance(v, str) and v]
+    if not data or not label or status not in IMAGE_STATUSES:
+        return await _render_images(request, ctx, status=422, error="请选择图片文件，并填写说明和类别。")
+    if status != "licensed" and licensed_to:
+        return await _render_images(request, ctx, status=422, error="只有“已授权”类别可以指定授权账号。")
+    try:
+        await ctx.gw.run_cpu(registry.add, data, label=label, status=status, licensed_to=licensed_to, actor=ctx.user.id)
+    except ValueError as e:  # ImageError, DuplicateImage and RegistryError are all ValueErrors
+        return await _render_images(request, ctx, status=422, error=f"登记失败：{e}")
+    return redirect(f"{BASE}/admin/images?done=registered")
 
 
 def _may_see_registered(store: Store, user: Any, image_id: str) -> bool:
@@ -174,15 +217,62 @@ async def registered_image(request: web.Request, ctx: Ctx) -> web.StreamResponse
 
 def _embargo_view(gw: Gateway) -> dict[str, Any]:
     service = gw.services.get("embargoes")
+    accounts = gw.store.query("SELECT id, name FROM accounts ORDER BY id")
     if service is None:
-        return {"service": False, "embargoes": []}
-    return {"service": True, "embargoes": [e.to_json() for e in service.list(include_past=True)]}
+        return {"service": False, "embargoes": [], "accounts": accounts}
+    return {"service": True, "embargoes": [e.to_json() for e in service.list(include_past=True)], "accounts": accounts}
+
+
+async def _render_embargoes(request: web.Request, ctx: Ctx, *, status: int = 200, error: str | None = None,
+                            flash: str | None = None) -> web.Response:
+    view = await ctx.store.call(_embargo_view, ctx.gw)
+    return render(request, ctx, "admin_embargoes.html", status=status, title="禁发话题", error=error, flash=flash, **view)
 
 
 @page(admin=True)
 async def embargoes(request: web.Request, ctx: Ctx) -> web.Response:
-    view = await ctx.store.call(_embargo_view, ctx.gw)
-    return render(request, ctx, "admin_embargoes.html", title="禁发话题", **view)
+    return await _render_embargoes(request, ctx, flash=EMBARGO_FLASH.get(request.query.get("done", "")))
+
+
+def local_input_time(value: str, gw: Gateway) -> str | None:
+    """A ``datetime-local`` form value (no offset) as ISO 8601 in the console's time zone."""
+    value = value.strip()
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=R.zone(sessions.settings(gw).get("timezone")))
+    return moment.isoformat()
+
+
+@page(admin=True)
+async def embargo_change(request: web.Request, ctx: Ctx) -> web.Response:
+    """Declare an embargo or lift one now, through the embargo service (validated and audited there)."""
+    service = ctx.gw.services.get("embargoes")
+    if service is None:
+        return error_page(request, ctx, 404, "禁发话题服务未启用。")
+    assert ctx.form is not None
+    if form_str(ctx, "op") == "lift":
+        try:
+            await ctx.store.call(service.lift, form_str(ctx, "embargo_id"), ctx.user.id)
+        except KeyError:
+            return await _render_embargoes(request, ctx, status=404, error="没有这个禁发话题。")
+        return redirect(f"{BASE}/admin/embargoes?done=lifted")
+    terms = [line.strip() for line in form_str(ctx, "terms").splitlines() if line.strip()]
+    exempt = [v for v in ctx.form.getall("exempt_accounts", []) if isinstance(v, str) and v]
+    try:
+        ends_at = local_input_time(form_str(ctx, "ends_at"), ctx.gw)
+        starts_at = local_input_time(form_str(ctx, "starts_at"), ctx.gw)
+        if ends_at is None:
+            raise ValueError("ends_at: is required")
+        known = {r["id"] for r in await ctx.store.call(ctx.store.query, "SELECT id FROM accounts")}
+        if set(exempt) - known:
+            raise ValueError(f"exempt_accounts: unknown account {sorted(set(exempt) - known)[0]!r}")
+        await ctx.store.call(service.create, form_str(ctx, "topic"), terms, ends_at, starts_at=starts_at,
+                             exempt_accounts=exempt, actor=ctx.user.id)
+    except ValueError as e:
+        return await _render_embargoes(request, ctx, status=422, error=f"无法创建：{e}")
+    return redirect(f"{BASE}/admin/embargoes?done=created")
 
 
 # -- audit ---------------------------------------------------------------------------------
@@ -222,7 +312,9 @@ def setup(app: web.Application) -> None:
     r.add_get(f"{BASE}/admin/blocklists", blocklists)
     r.add_post(f"{BASE}/admin/blocklists", blocklist_change)
     r.add_get(f"{BASE}/admin/images", images)
+    r.add_post(f"{BASE}/admin/images", image_change)
     r.add_get(f"{BASE}/admin/embargoes", embargoes)
+    r.add_post(f"{BASE}/admin/embargoes", embargo_change)
     r.add_get(f"{BASE}/admin/audit", audit_home)
     r.add_get(f"{BASE}/drafts/{{id}}/audit", draft_audit)
     r.add_get(f"{BASE}/registered-images/{{image_id}}", registered_image)

@@ -544,3 +544,74 @@ async def test_a_decision_on_a_page_older_than_the_current_revision_is_refused(w
     ok = await world.client.post(f"/console/drafts/{draft['id']}/decision",
                                  data={"csrf": csrf_of(page), "decision": "approve", "revision": "2"}, allow_redirects=False)
     assert ok.status == 303
+
+
+# -- admins change registered images and embargoes through their services -----------------------------
+
+
+def photo_bytes(seed: int = 1) -> bytes:
+    import random
+
+    rng = random.Random(seed)
+    img = Image.new("RGB", (256, 256))
+    img.putdata([(rng.randrange(256), (x * 7) % 256, (y * 3) % 256) for y in range(256) for x in range(256)])
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+async def test_admin_registers_and_removes_an_image(world: World) -> None:
+    await signed_in(world, "admin")
+    csrf = await page_csrf(world.client, "/console/admin/images")
+
+    def upload(data: bytes, status: str = "school_mark", **extra: str) -> FormData:
+        form = FormData()
+        form.add_field("csrf", csrf)
+        form.add_field("op", "register")
+        form.add_field("label", "校徽（测试）")
+        form.add_field("status", status)
+        for key, value in extra.items():
+            form.add_field(key, value)
+        form.add_field("file", data, filename="emblem.png", content_type="image/png")
+        return form
+
+    resp = await world.client.post("/console/admin/images", data=upload(photo_bytes()), allow_redirects=False)
+    assert resp.status == 303, await resp.text()
+    status, listed = await world.call("GET", "/v1/images", "admin")
+    assert [i["label"] for i in listed["images"]] == ["校徽（测试）"]
+    image_id = listed["images"][0]["id"]
+    assert "校徽（测试）" in await (await world.client.get("/console/admin/images")).text()
+    again = await world.client.post("/console/admin/images", data=upload(photo_bytes()))
+    assert again.status == 422 and "登记失败" in await again.text()
+    wrong = await world.client.post("/console/admin/images", data=upload(photo_bytes(2), licensed_to="acc"))
+    assert wrong.status == 422
+    resp = await world.client.post("/console/admin/images", data={"csrf": csrf, "op": "remove", "image_id": image_id},
+                                   allow_redirects=False)
+    assert resp.status == 303
+    status, listed = await world.call("GET", "/v1/images", "admin")
+    assert listed["images"] == []
+    actions = [r["action"] for r in world.gateway.store.query("SELECT action FROM audit_log WHERE subject = ?",
+                                                              (f"image:{image_id}",))]
+    assert actions == ["image.register", "image.remove"]
+
+
+async def test_admin_declares_and_lifts_an_embargo(world: World) -> None:
+    service = world.gateway.services["embargoes"]
+    await signed_in(world, "admin")
+    csrf = await page_csrf(world.client, "/console/admin/embargoes")
+    resp = await world.client.post("/console/admin/embargoes", data={
+        "csrf": csrf, "op": "create", "topic": "校领导任免", "terms": "校长+任命\n新任校长",
+        "ends_at": "2030-01-01T10:00", "exempt_accounts": "acc2"}, allow_redirects=False)
+    assert resp.status == 303, await resp.text()
+    [embargo] = service.list()
+    assert embargo.topic == "校领导任免" and embargo.exempt_accounts == frozenset({"acc2"})
+    assert embargo.ends_at.isoformat() == "2030-01-01T02:00:00+00:00"  # 10:00 in the console's zone, UTC+8
+    html = await (await world.client.get("/console/admin/embargoes")).text()
+    assert "校领导任免" in html and "校长+任命" in html and "生效中" in html
+    bad = await world.client.post("/console/admin/embargoes", data={
+        "csrf": csrf, "op": "create", "topic": "x", "terms": "y", "ends_at": "", "exempt_accounts": "nope"})
+    assert bad.status == 422 and "无法创建" in await bad.text()
+    resp = await world.client.post("/console/admin/embargoes", data={"csrf": csrf, "op": "lift", "embargo_id": embargo.id},
+                                   allow_redirects=False)
+    assert resp.status == 303
+    assert service.get(embargo.id).lifted_at is not None
