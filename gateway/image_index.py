@@ -12,8 +12,9 @@ the entry numbers sorted by chunk value), so one query, or a batch of them
 operations, not a Python loop over probes.
 
 Updates happen in place: additions go to a small unindexed tail that queries
-scan linearly, removals clear an ``alive`` flag; the tail is folded into the
-tables once it grows past a bound, so a query never scans much.
+scan linearly, removals clear an ``alive`` flag; once the tail grows past a
+bound it is folded into new tables built on a background thread, while
+searches go on with the old tables and the tail.
 """
 
 from __future__ import annotations
@@ -100,11 +101,17 @@ class Hit:
 class HammingIndex:
     """Entries are numbered in insertion order; each holds one 64-bit key."""
 
-    def __init__(self, radius: int, *, chunks: int | None = None, tail_limit: int = 8192) -> None:
+    def __init__(
+        self, radius: int, *, chunks: int | None = None, tail_limit: int = 8192, background: bool = True
+    ) -> None:
         if not 0 <= radius < KEY_BITS:
             raise ValueError("radius must be between 0 and 63")
         self.radius = radius
         self.tail_limit = tail_limit
+        self.background = background
+        self._rebuilding = False
+        self._rebuilt = threading.Event()
+        self._rebuilt.set()
         self._fixed_chunks = chunks
         self._lock = threading.RLock()
         self._buffer = np.zeros(0, dtype=np.uint64)
@@ -126,10 +133,16 @@ class HammingIndex:
         return index
 
     def _reindex(self) -> None:
-        n = len(self._keys)
+        """Rebuild the tables over every key now present (synchronously)."""
+        keys = self._keys
+        self._tables = self._build_tables(keys)
+        self._indexed = len(keys)
+
+    def _build_tables(self, raw: np.ndarray) -> "_Tables":
+        n = len(raw)
         m = self._fixed_chunks or choose_chunks(n, self.radius)
         # uint64 -> int64 reinterpretation keeps the bits; the shifts below mask them.
-        keys = self._keys.view(np.int64)
+        keys = raw.view(np.int64)
         specs, masks, offsets, sorted_keys, orders = [], [], [], [], []
         base = 0
         for j, (shift, width) in enumerate(_split(KEY_BITS, m)):
@@ -142,7 +155,7 @@ class HammingIndex:
             offsets.append(table + j * n)  # positions in the concatenated sorted arrays
             # Each table keeps the keys in its own order, so verifying a bucket
             # reads one contiguous run instead of gathering keys at random.
-            sorted_keys.append(self._keys[order])
+            sorted_keys.append(raw[order])
             orders.append(order.astype(np.int32 if n < 2**31 else np.int64))
             masks.append(_probe_masks(width, self.radius // m))
             specs.append((shift, width, base))
@@ -150,14 +163,44 @@ class HammingIndex:
         offsets_all = np.concatenate(offsets) if offsets else np.zeros(1, dtype=np.int64)
         if m * n < 2**31:
             offsets_all = offsets_all.astype(np.int32)
-        self._tables = _Tables(
+        return _Tables(
             specs,
             masks,
             offsets_all,
             np.concatenate(sorted_keys) if sorted_keys else np.zeros(0, dtype=np.uint64),
             np.concatenate(orders) if orders else np.zeros(0, dtype=np.int32),
         )
-        self._indexed = n
+
+    def _rebuild_in_background(self) -> None:
+        """Fold the tail into new tables on a thread; searches go on with the old ones.
+
+        Rebuilding millions of keys takes seconds; holding the lock that long
+        would stall screening. Keys are append-only, so a snapshot of the
+        first ``n`` stays valid, and the swap is one assignment under the lock.
+        """
+        if self._rebuilding:
+            return
+        self._rebuilding = True
+        snapshot = self._keys  # a view: entries [0, n) never change
+
+        def work() -> None:
+            try:
+                tables = self._build_tables(snapshot)
+                with self._lock:
+                    self._tables, self._indexed = tables, len(snapshot)
+            finally:
+                self._rebuilding = False
+                self._rebuilt.set()
+
+        self._rebuilt.clear()
+        if self.background:
+            threading.Thread(target=work, name="draftgate-hamming-rebuild", daemon=True).start()
+        else:
+            work()
+
+    def wait_rebuilt(self, timeout: float | None = None) -> bool:
+        """Block until no rebuild is running (tests, benchmarks)."""
+        return self._rebuilt.wait(timeout)
 
     # -- updating in place -----------------------------------------------------
 
@@ -180,7 +223,7 @@ class HammingIndex:
             self._keys = self._buffer[:end]
             self._alive = self._live_buffer[:end]
             if end - self._indexed > self.tail_limit:
-                self._reindex()
+                self._rebuild_in_background()
             return np.arange(start, end)
 
     def remove(self, entries: np.ndarray | list[int]) -> None:
@@ -324,6 +367,7 @@ class ImageMatcher:
         self._image: list[str] = []
         self._variant: list[str] = []
         self._dhash = np.zeros(0, dtype=np.uint64)
+        self._dhash_buffer = self._dhash
         self._entries: dict[str, list[int]] = {}
 
     @classmethod
@@ -335,7 +379,7 @@ class ImageMatcher:
             matcher.index = HammingIndex.build(np.array(ph, dtype=np.uint64), radius)
             matcher._image = list(ids)
             matcher._variant = list(variants)
-            matcher._dhash = np.array(dh, dtype=np.uint64)
+            matcher._dhash = matcher._dhash_buffer = np.array(dh, dtype=np.uint64)
             for entry, image_id in enumerate(ids):
                 matcher._entries.setdefault(image_id, []).append(entry)
         return matcher
@@ -348,7 +392,13 @@ class ImageMatcher:
             entries = self.index.add([p for _, p, _ in hashes])
             self._image.extend([image_id] * len(hashes))
             self._variant.extend(v for v, _, _ in hashes)
-            self._dhash = np.concatenate([self._dhash, np.array([d for _, _, d in hashes], dtype=np.uint64)])
+            end = int(entries[-1]) + 1 if len(entries) else len(self._dhash)
+            if end > len(self._dhash_buffer):  # amortised growth, as in the index
+                grown = np.zeros(max(end, 2 * len(self._dhash_buffer), 1024), dtype=np.uint64)
+                grown[: len(self._dhash)] = self._dhash
+                self._dhash_buffer = grown
+            self._dhash_buffer[end - len(hashes):end] = [d for _, _, d in hashes]
+            self._dhash = self._dhash_buffer[:end]
             self._entries[image_id] = [int(e) for e in entries]
 
     def remove(self, image_id: str) -> bool:

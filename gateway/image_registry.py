@@ -129,10 +129,9 @@ class ImageRegistry:
         records = self.store.query("SELECT * FROM registered_images")
         self._records = {r["id"]: _record(r) for r in records}
         self._status = {r["id"]: r["status"] for r in records}
-        rows = [
-            (r["image_id"], r["variant"], int(r["phash"], 16), int(r["dhash"], 16))
-            for r in self.store.query("SELECT image_id, variant, phash, dhash FROM registered_image_hashes")
-        ]
+        # Plain tuples, not dicts: a million images are eight million rows.
+        cursor = self.store.execute("SELECT image_id, variant, phash, dhash FROM registered_image_hashes")
+        rows = [(image_id, variant, int(p, 16), int(d, 16)) for image_id, variant, p, d in cursor.fetchall()]
         return ImageMatcher.build(self.radius, rows)
 
     def sync(self, *, force: bool = False) -> int:

@@ -307,18 +307,18 @@ _cache: "OrderedDict[str, ImageInfo]" = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _cached(sha: str) -> ImageInfo | None:
+def _cached(key: str) -> ImageInfo | None:
     with _cache_lock:
-        info = _cache.get(sha)
+        info = _cache.get(key)
         if info is not None:
-            _cache.move_to_end(sha)
+            _cache.move_to_end(key)
         return info
 
 
-def _remember(info: ImageInfo) -> None:
+def _remember(key: str, info: ImageInfo) -> None:
     with _cache_lock:
-        _cache[info.sha256] = info
-        _cache.move_to_end(info.sha256)
+        _cache[key] = info
+        _cache.move_to_end(key)
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
 
@@ -346,7 +346,10 @@ def inspect_image(
     if len(data) > max_bytes:  # before hashing the bytes, not after
         raise ImageError(f"image is {len(data)} bytes, over the limit of {max_bytes} bytes")
     sha = hashlib.sha256(data).hexdigest()
-    cached = _cached(sha) if cache else None
+    # Frame sampling is part of the key: an info hashed on fewer frames must
+    # not stand in for a full check of the same animation.
+    key = f"{sha}:{sample_frames}:{frame_pixel_budget}"
+    cached = _cached(key) if cache else None
     if cached is not None and cached.width * cached.height <= max_pixels and cached.frames <= max_frames:
         return cached
     im, (width, height), frames, thumbs = iter_thumbnails(
@@ -366,7 +369,7 @@ def inspect_image(
         sha256=sha,
         hashes=tuple(h for i, t in thumbs for h in frame_hashes(i, t)),
     )
-    _remember(info)
+    _remember(key, info)
     return info
 
 

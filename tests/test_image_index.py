@@ -65,7 +65,8 @@ def test_add_and_remove_in_place_through_tail_and_reindex() -> None:
         entries = index.add(batch)
         assert list(entries) == list(range(len(all_keys), len(all_keys) + 60))
         all_keys += batch
-    assert index._indexed > 0 and index._indexed < len(all_keys) + 1
+    assert index.wait_rebuilt(10)  # the tail is folded into new tables on a background thread
+    assert 100 < index._indexed <= len(all_keys)
     keys = np.array(all_keys, dtype=np.uint64)
     queries = planted(rng, keys, 30, 10)
     assert as_set(index.search(queries)) == as_set(scan(keys, np.array(queries, dtype=np.uint64), 10))
@@ -73,6 +74,19 @@ def test_add_and_remove_in_place_through_tail_and_reindex() -> None:
     index.remove(removed)
     assert not {h.entry for h in index.search(queries)} & set(removed)
     assert len(index) == len(all_keys) - len(set(removed))
+
+
+def test_searches_see_every_key_while_a_rebuild_runs() -> None:
+    rng = np.random.default_rng(5)
+    keys = random_keys(rng, 50_000)
+    index = HammingIndex.build(keys[:40_000], 8, tail_limit=1000)
+    index.add(keys[40_000:])  # far past the tail limit: a background rebuild starts
+    queries = [int(k) for k in keys[-50:]]
+    hits = {(h.query, h.entry) for h in index.search(queries) if h.distance == 0}
+    assert {(i, 49_950 + i) for i in range(50)} <= hits  # whether or not the rebuild finished
+    assert index.wait_rebuilt(30)
+    assert index._indexed == 50_000
+    assert {(i, 49_950 + i) for i in range(50)} <= {(h.query, h.entry) for h in index.search(queries)}
 
 
 def test_chunk_choice_grows_chunks_with_size() -> None:
