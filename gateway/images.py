@@ -150,6 +150,8 @@ def _frame_count(im: Image.Image, max_frames: int) -> int:
 def _sample_indices(frames: int, pixels: int, budget: int, samples: int) -> list[int]:
     """Frames to hash: spread over the animation, within the decode budget."""
     reachable = max(1, min(frames, budget // max(1, pixels)))
+    if samples <= 1:
+        return [0]
     if reachable <= samples:
         return list(range(reachable))
     step = (reachable - 1) / (samples - 1)
