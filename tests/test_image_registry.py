@@ -110,3 +110,18 @@ def test_per_status_thresholds_from_settings(store: Store, photos: dict[str, byt
     assert [h.image["label"] for h in strict.match(brighter_c)] == ["c"]
     with pytest.raises(ValueError):
         thresholds_from_settings({"thresholds": {"licensed": {"phash": 40}}})
+
+
+def test_animated_picture_registers_on_its_first_frame(store: Store, photos: dict[str, bytes]) -> None:
+    import io
+
+    from PIL import Image
+
+    frames = [Image.open(io.BytesIO(photos[n])).convert("RGB").resize((200, 200)) for n in ("rocket", "coffee")]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    reg = ImageRegistry(store)
+    record = reg.add(buf.getvalue(), label="animated", status="unlicensed")
+    assert record["format"] == "GIF"
+    hits = reg.match(inspect_image(TRANSFORMS["resize_50"](photos["rocket"])))
+    assert [h.image["label"] for h in hits] == ["animated"]
