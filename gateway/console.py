@@ -290,7 +290,9 @@ async def decide(request: web.Request, ctx: Ctx) -> web.Response:
         return await _render_draft(request, ctx, draft_id, status=409, comment=comment, error=stale,
                                    error_detail="the draft has a newer revision than the page the decision was made on")
     try:
-        payload = DecisionIn.model_validate({"decision": decision, "comment": comment})
+        seen = form_str(ctx, "revision")
+        payload = DecisionIn.model_validate({"decision": decision, "comment": comment,
+                                             "revision": int(seen) if seen.isdigit() else None})
         result = await workflow.decide(ctx.gw, ctx.user, draft_id, payload)
     except ValidationError as e:
         err = validation_error(e)

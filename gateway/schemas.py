@@ -116,3 +116,4 @@ class RevisionIn(ContentIn):
 class DecisionIn(Strict):
     decision: Literal["approve", "reject"]
     comment: Annotated[str, Field(max_length=COMMENT_MAX)] = ""
+    revision: Annotated[int, Field(ge=1, description="the revision the reviewer read; 409 if a newer one arrived")] | None = None

@@ -262,6 +262,9 @@ def _decide(store: Store, user: User, draft_id: str, payload: DecisionIn) -> dic
             raise forbidden("you submitted this revision: someone else must sign it off")
         if row["status"] != DraftStatus.FLAGGED.value:
             raise conflict("not_flagged", f"draft {draft_id!r} is {row['status']}; only flagged drafts take a decision")
+        if payload.revision is not None and payload.revision != row["revision"]:
+            # Checked inside the transaction: nobody signs off a revision they never read.
+            raise conflict("stale_revision", f"revision {payload.revision} was read, but the draft is now at revision {row['revision']}")
         # The hash approved is the hash of the stored content, recomputed, not trusted from the row.
         content_hash = load_content(store, draft_id, row["revision"]).content_hash()
         now = utcnow()

@@ -120,3 +120,13 @@ async def test_webhook_secret_is_never_returned(world: World) -> None:
     assert "s3cr3t-value" not in str(body) and body["account"]["publish"]["secret_set"] is True
     _, again = await world.call("GET", "/v1/accounts/hooked", "admin")
     assert "s3cr3t-value" not in str(again)
+
+
+async def test_a_decision_on_a_revision_the_reviewer_did_not_read_is_409(world: World) -> None:
+    _, body = await world.submit(body="REVIEWME v1")
+    draft_id = body["draft"]["id"]
+    await world.call("POST", f"/v1/drafts/{draft_id}/revisions", "op", json={"title": "标题", "body": "REVIEWME v2"})
+    status, err = await world.call("POST", f"/v1/drafts/{draft_id}/decision", "resp", json={"decision": "approve", "revision": 1})
+    assert status == 409 and err["error"]["code"] == "stale_revision"
+    status, ok = await world.call("POST", f"/v1/drafts/{draft_id}/decision", "resp", json={"decision": "approve", "revision": 2})
+    assert status == 200 and ok["draft"]["decisions"][0]["revision"] == 2

@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import io
 import math
+import os
 import re
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -194,8 +196,11 @@ async def sign_in(page: Page, site: Site, who: str, path: str = "/console/") -> 
 
 
 async def shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+    """Screenshot into docs/screenshots/ when DRAFTGATE_SCREENSHOTS=1 (to refresh the committed
+    pictures), else into a temp folder, so a test run does not dirty the work tree."""
+    folder = SCREENSHOTS if os.environ.get("DRAFTGATE_SCREENSHOTS") == "1" else Path(tempfile.gettempdir()) / "draftgate-screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(folder / name), full_page=True)
 
 
 async def test_reviewer_signs_in_sees_the_highlight_approves_and_sees_it_published(site: Site, browser: Browser) -> None:
