@@ -17,8 +17,9 @@ What it measures, in one process pinned to one CPU:
   sentence window around a hit), per hit.
 
 The drafts are built from jieba's own dictionary (words drawn by frequency,
-punctuated into sentences) with a secrecy notice, a price, a phone number
-and an embargoed topic mixed in, so every checker has real work. Each text
+punctuated into sentences, with Latin words, spaces, dashes and full-width
+forms as real posts have them) with a secrecy notice, a price, a phone
+number and an embargoed topic mixed in, so every checker has real work. Each text
 is distinct and there are more of them than any cache holds, so no result
 is reused across drafts. Only installed packages are needed.
 """
@@ -54,6 +55,8 @@ from gateway.text import jieba_tokenizer, normalize, normalize_term, parse_block
 ACCOUNT = Account("bench", "bench", "wechat", "unit", "resp")
 PUNCT = "，，，。。！？；"
 SPICE = ["内部资料，注意保密。", "限时优惠价¥99，扫码购买。", "联系电话13812345678。", "学校任命新校长。", "数据的机密性很重要。"]
+# What real posts mix into Chinese prose: Latin words, spaces, dashes, dots, full-width forms.
+MIXED = [" PKU ", "WeChat", "——", "·", " 2026 ", "（Ａ）", "《新闻》", "...", "Peking University", "“引语”"]
 
 
 def pin_to_one_core() -> str:
@@ -106,6 +109,10 @@ def make_drafts(count: int, chars: int, rng: random.Random, terms: list[str]) ->
                 parts.append(rng.choice(PUNCT))
                 size += 1
                 sentence = 0
+            if rng.random() < 0.02:
+                mixed = rng.choice(MIXED)
+                parts.append(mixed)
+                size += len(mixed)
             if rng.random() < 0.004:
                 spice = rng.choice(SPICE)
                 parts.append(spice)
@@ -194,6 +201,8 @@ def main() -> None:
     for r in range(args.repeat):
         b = rate(bare, texts, args.seconds)
         f = rate(screen, texts, args.seconds)
+        for norm, _, _ in boundary_hits:
+            norm._segments.clear()  # no segmentation reused from an earlier run
         start = time.perf_counter()
         for norm, cs, ce in boundary_hits:
             stands_alone(norm, cs, ce)

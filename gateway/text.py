@@ -146,6 +146,12 @@ class _Tables:
     # A single ``str.translate`` does all of it in C.
     fold: dict[int, int]
     numerals: dict[int, int]
+    # Runs of characters that ``fold`` changes. Ordinary Chinese prose has
+    # few, so folding only those runs (instead of translating every
+    # character) makes normalisation several times cheaper. Kept to the BMP
+    # so that ``re`` compiles it to a bitmap; anything beyond the BMP is
+    # caught by ``_ASTRAL``.
+    fold_runs: re.Pattern[str]
 
 
 _tables_lock = threading.Lock()
@@ -180,10 +186,32 @@ def _build_tables() -> _Tables:
             out = t2s.get(out, out)
             if _is_gap(out):
                 out = _GAP
+            elif unicodedata.category(out).startswith("P"):
+                # Kept punctuation (，vs ,) means the same either way: not
+                # folding it keeps ordinary prose on the fast path.
+                out = ch
             if out != ch:
                 fold[cp] = ord(out)
     numerals = {ord(k): ord(v) for k, v in _NUMERALS.items()}
-    return _Tables(fold, numerals)
+    return _Tables(fold, numerals, re.compile(f"[{_char_class(c for c in fold if c < 0x10000)}]+"))
+
+
+def _char_class(codepoints: Iterable[int]) -> str:
+    """A regex character class body for ``codepoints``, as ranges."""
+    parts: list[str] = []
+    cps = sorted(codepoints)
+    i = 0
+    while i < len(cps):
+        j = i
+        while j + 1 < len(cps) and cps[j + 1] == cps[j] + 1:
+            j += 1
+        lo, hi = re.escape(chr(cps[i])), re.escape(chr(cps[j]))
+        parts.append(lo if i == j else f"{lo}-{hi}")
+        i = j + 1
+    return "".join(parts)
+
+
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
 
 
 def _get_tables() -> _Tables:
@@ -231,6 +259,11 @@ class Normalized:
         return self.compact.translate(_get_tables().numerals)
 
     @cached_property
+    def _segments(self) -> dict[tuple[int, int], list[str]]:
+        # jieba tokens of windows already segmented (hits in one sentence share them).
+        return {}
+
+    @cached_property
     def _sentence_ends(self) -> list[int]:
         return [m.start() for m in _SENTENCE_RE.finditer(self.compact)]
 
@@ -264,7 +297,11 @@ def _normalize(text: str) -> Normalized:
 
 
 def _normalize_folded(text: str) -> str:
-    return text.translate(_get_tables().fold)
+    tables = _get_tables()
+    if _ASTRAL.search(text):
+        return text.translate(tables.fold)
+    fold = tables.fold
+    return tables.fold_runs.sub(lambda m: m.group().translate(fold), text)
 
 
 @lru_cache(maxsize=16)
@@ -389,7 +426,7 @@ _jieba: Any = None
 # Segmenting a whole long sentence costs more than it tells: a hit's words are
 # decided by its neighbourhood, so the window is clipped to this many
 # characters each side (still within the sentence).
-WINDOW = 24
+WINDOW = 16
 
 
 def jieba_tokenizer() -> Any:
@@ -413,8 +450,13 @@ def segment_window(norm: Normalized, cstart: int, cend: int) -> tuple[int, list[
     s_lo, s_hi = norm.sentence_of(cstart)
     lo = max(s_lo, cstart - WINDOW)
     hi = min(max(s_hi, cend), cend + WINDOW)
-    window = norm.compact[lo:hi]
-    return lo, list(jieba_tokenizer().cut(window, HMM=True))
+    cache = norm._segments
+    tokens = cache.get((lo, hi))
+    if tokens is None:
+        # HMM off: the question is whether dictionary words cross the hit's
+        # edges; guessing unknown words adds cost, not a better answer.
+        tokens = cache[(lo, hi)] = list(jieba_tokenizer().cut(norm.compact[lo:hi], HMM=False))
+    return lo, tokens
 
 
 def stands_alone(norm: Normalized, cstart: int, cend: int) -> bool:
@@ -579,7 +621,10 @@ def parse_blocklist(text: str, source: str = "<string>") -> Blocklist:
 # Runs of at least 7 digits in ``Normalized.digits`` (Chinese and styled
 # numerals already read as digits, separators already removed); an identity
 # card number may end in X.
-_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{7,}x?(?![0-9x])")
+_DIGIT_CHARS = "0-9" + "".join(_NUMERALS)
+# Matched on ``Normalized.compact`` (numerals still as written) so that the
+# digits view is only computed for the few runs found, not the whole draft.
+_DIGIT_RUN = re.compile(f"(?<![{_DIGIT_CHARS}])[{_DIGIT_CHARS}]{{7,}}x?(?![{_DIGIT_CHARS}x])")
 
 
 @dataclass(frozen=True)
@@ -591,11 +636,11 @@ class NumberRun:
 
 def number_runs(norm: Normalized) -> list[NumberRun]:
     """Long digit runs however they were written (一三八, ①③⑧, １３８, 138-1234-5678)."""
-    digits = norm.digits
+    numerals = _get_tables().numerals
     out = []
-    for m in _DIGIT_RUN.finditer(digits):
+    for m in _DIGIT_RUN.finditer(norm.compact):
         start, end = norm.to_original(m.start(), m.end())
-        out.append(NumberRun(m.group(), start, end))
+        out.append(NumberRun(m.group().translate(numerals), start, end))
     return out
 
 
