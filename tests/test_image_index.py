@@ -113,3 +113,20 @@ def test_matcher_best_match_per_image_and_thresholds() -> None:
     assert m.remove("a") and not m.remove("a")
     assert [x.image_id for x in m.match(query, Thresholds(10, 20))] == ["b"]
     assert m.images == 1 and m.entries == 1
+
+
+def test_bits_are_dealt_round_robin_and_distances_kept() -> None:
+    from gateway.image_index import _split, interleave_tables, permute_bits
+
+    for m in (3, 4):
+        tables = interleave_tables(m)
+        spans = _split(64, m)
+        single = permute_bits(np.array([1 << i for i in range(64)], dtype=np.uint64), tables)
+        for i, dealt in enumerate(single):
+            shift, width = spans[i % m]
+            assert shift <= int(dealt).bit_length() - 1 < shift + width
+        assert len({int(x) for x in single}) == 64  # a permutation
+    rng = np.random.default_rng(1)
+    a, b = random_keys(rng, 1000), random_keys(rng, 1000)
+    t = interleave_tables(3)
+    assert np.array_equal(np.bitwise_count(a ^ b), np.bitwise_count(permute_bits(a, t) ^ permute_bits(b, t)))
