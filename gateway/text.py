@@ -223,6 +223,7 @@ def _get_tables() -> _Tables:
     return _tables
 
 
+_NUMERAL_RUNS = re.compile("[" + "".join(_NUMERALS) + "]+")
 _SENTENCE_RE = re.compile("[。！？；!?;\n…]")
 
 
@@ -256,7 +257,15 @@ class Normalized:
 
     @cached_property
     def digits(self) -> str:
-        return self.compact.translate(_get_tables().numerals)
+        # Only the numeral runs are translated: a dict-based ``translate`` over
+        # the whole text pays a failed lookup for every other character.
+        numerals = _get_tables().numerals
+        return _NUMERAL_RUNS.sub(lambda m: m.group().translate(numerals), self.compact)
+
+    @cached_property
+    def _memo(self) -> dict[str, Any]:
+        # Results several checkers share for this text (e.g. number runs).
+        return {}
 
     @cached_property
     def _segments(self) -> dict[tuple[int, int], list[str]]:
@@ -629,7 +638,9 @@ def parse_blocklist(text: str, source: str = "<string>") -> Blocklist:
 _DIGIT_CHARS = "0-9" + "".join(_NUMERALS)
 # Matched on ``Normalized.compact`` (numerals still as written) so that the
 # digits view is only computed for the few runs found, not the whole draft.
-_DIGIT_RUN = re.compile(f"(?<![{_DIGIT_CHARS}])[{_DIGIT_CHARS}]{{7,}}x?(?![{_DIGIT_CHARS}x])")
+# No lookarounds: scanning left to right, a greedy match always starts at the
+# beginning of its run, and lookarounds would double the cost of the scan.
+_DIGIT_RUN = re.compile(f"[{_DIGIT_CHARS}]{{7,}}x?")
 
 
 @dataclass(frozen=True)
@@ -640,13 +651,20 @@ class NumberRun:
 
 
 def number_runs(norm: Normalized) -> list[NumberRun]:
-    """Long digit runs however they were written (一三八, ①③⑧, １３８, 138-1234-5678)."""
-    numerals = _get_tables().numerals
-    out = []
-    for m in _DIGIT_RUN.finditer(norm.compact):
-        start, end = norm.to_original(m.start(), m.end())
-        out.append(NumberRun(m.group().translate(numerals), start, end))
-    return out
+    """Long digit runs however they were written (一三八, ①③⑧, １３８, 138-1234-5678).
+
+    Computed once per text: several checkers ask.
+    """
+    memo = norm._memo
+    runs: list[NumberRun] | None = memo.get("number_runs")
+    if runs is None:
+        numerals = _get_tables().numerals
+        runs = []
+        for m in _DIGIT_RUN.finditer(norm.compact):
+            start, end = norm.to_original(m.start(), m.end())
+            runs.append(NumberRun(m.group().translate(numerals), start, end))
+        memo["number_runs"] = runs
+    return runs
 
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

@@ -35,11 +35,17 @@ WEAK_SPAN = 150
 # Patterns over ``Normalized.folded`` (same length as the original text;
 # fillers such as '.' and spaces are NUL there, hence the \x00 in them).
 _N = r"[0-9][0-9\x00,]*"
-_PATTERNS: tuple[tuple[str, str, float, re.Pattern[str]], ...] = (
-    ("price", "price", 1.0, re.compile(r"[¥$€£]\x00*[0-9]|" + _N + r"\x00*(?:元|块钱|rmb)(?![\u4e00-\u9fff]{0,2}年)")),
-    ("price", "price tag", 1.0, re.compile(r"(?:售价|价格|定价|单价|仅售|只要|低至|特价)[\x00:：]*[0-9]")),
-    ("offer", "discount", 1.0, re.compile(r"[0-9](?:\x00?[0-9])?\x00*折(?!扣|磨|腾|叠|服|射|断)|[一二三四五六七八九]折(?!扣|磨|腾|叠|服|射|断)|半价")),
-    ("offer", "buy-get", 1.0, re.compile(r"买[0-9一二三]+送[0-9一二三]+|满[0-9]+\x00*减[0-9]+")),
+# Each pattern comes with the strings one of which it cannot match without:
+# checking those with ``in`` first skips the regex scan on most drafts.
+_PATTERNS: tuple[tuple[str, str, float, tuple[str, ...], re.Pattern[str]], ...] = (
+    ("price", "price", 1.0, ("元", "块钱", "rmb", "¥", "$", "€", "£"),
+     re.compile(r"[¥$€£]\x00*[0-9]|" + _N + r"\x00*(?:元|块钱|rmb)(?![\u4e00-\u9fff]{0,2}年)")),
+    ("price", "price tag", 1.0, ("价", "售", "只要", "低至"),
+     re.compile(r"(?:售价|价格|定价|单价|仅售|只要|低至|特价)[\x00:：]*[0-9]")),
+    ("offer", "discount", 1.0, ("折", "半价"),
+     re.compile(r"[0-9](?:\x00?[0-9])?\x00*折(?!扣|磨|腾|叠|服|射|断)|[一二三四五六七八九]折(?!扣|磨|腾|叠|服|射|断)|半价")),
+    ("offer", "buy-get", 1.0, ("送", "减"),
+     re.compile(r"买[0-9一二三]+送[0-9一二三]+|满[0-9]+\x00*减[0-9]+")),
 )
 # A sender's tag opening or closing a message (【某某教育】…), as ads carry.
 _SENDER_TAG = re.compile(r"^\s*【[^】\n]{2,16}】|【[^】\n]{2,16}】\s*$")
@@ -87,14 +93,16 @@ def score(norm: Normalized, blocklists: BlocklistStore) -> Score:
         attrs = hit.term.attrs
         add(Signal(attrs.get("signal", "other"), hit.term.term, float(attrs.get("weight", 1.0)), hit.start, hit.end))
     folded = norm.folded
-    for kind, label, weight, pattern in _PATTERNS:
-        m = pattern.search(folded)
-        if m:
-            add(Signal(kind, label, weight, m.start(), m.end()))
-    tag = _SENDER_TAG.search(norm.original)
+    for kind, label, weight, needles, pattern in _PATTERNS:
+        if any(n in folded for n in needles):
+            m = pattern.search(folded)
+            if m:
+                add(Signal(kind, label, weight, m.start(), m.end()))
+    original = norm.original
+    tag = _SENDER_TAG.search(original) if "【" in original else None
     if tag:
         add(Signal("sponsorship", "sender tag", 1.0, tag.start(), tag.end()))
-    link = _LINK.search(norm.original)
+    link = _LINK.search(original) if ("http" in folded or "www" in folded) else None
     if link:
         add(Signal("shop_link", "link", 0.5, link.start(), link.end()))
     for run in number_runs(norm):

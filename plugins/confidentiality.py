@@ -22,11 +22,11 @@ NAME = "confidentiality"
 LIST = "confidentiality"
 
 # A marking, a star and a period of secrecy, as printed on classified
-# documents and examination papers. Matched on ``Normalized.digits`` so that
-# 机密★五年 and 機密☆5年 count; the star itself makes it a marking, so no
-# word-boundary filter applies.
+# documents and examination papers. Matched on ``Normalized.digits`` (spaces
+# already gone) so that 机密★五年 and 機密☆5年 count; the star itself makes it
+# a marking, so no word-boundary filter applies.
 _MARKING_PERIOD = re.compile(
-    r"(绝密|机密|秘密)\s*[★☆]\s*(?:[0-9十]+\s*(?:年|个月|月|天|日)|长期|启用前|启用)?"
+    r"(绝密|机密|秘密)[★☆](?:[0-9十]+(?:年|个月|月|天|日)|长期|启用前|启用)?"
 )
 
 
@@ -54,7 +54,7 @@ class ConfidentialityChecker:
                     term=hit.term.term, start=hit.start, end=hit.end, text=text,
                 )
             )
-        if "密" in norm.compact:
+        if "★" in norm.compact or "☆" in norm.compact:
             for m in _MARKING_PERIOD.finditer(norm.digits):
                 start, end = norm.to_original(m.start(), m.end())
                 findings.append(
