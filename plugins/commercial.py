@@ -26,7 +26,7 @@ from gateway.text import Hit, Normalized, mobile_number, normalize, number_runs
 
 NAME = "commercial"
 LIST = "commercial"
-THRESHOLD = 2.0
+THRESHOLD = 1.8
 KIND_CAP = 2.0
 STRONG = 1.0  # signals weighing less are weak: together they count at most WEAK_CAP
 WEAK_CAP = 1.5
@@ -44,9 +44,15 @@ _PATTERNS: tuple[tuple[str, str, float, tuple[str, ...], re.Pattern[str]], ...] 
      re.compile(r"(?:售价|价格|定价|单价|仅售|只要|低至|特价)[\x00:：]*[0-9]")),
     ("offer", "discount", 1.0, ("折", "半价"),
      re.compile(r"[0-9](?:\x00?[0-9])?\x00*折(?!扣|磨|腾|叠|服|射|断)|[一二三四五六七八九]折(?!扣|磨|腾|叠|服|射|断)|半价")),
+
+    # A salesperson introducing themselves: 我是XX公司的小陈 / 我是XX的李经理
+    ("contact", "sales introduction", 1.0, ("我是",),
+     re.compile(r"我是[^，。！？\n]{1,16}的(?:小[\u4e00-\u9fff]|[\u4e00-\u9fff](?:经理|老师|总|顾问|专员))")),
     ("offer", "buy-get", 1.0, ("送", "减"),
      re.compile(r"买[0-9一二三]+送[0-9一二三]+|满[0-9]+\x00*减[0-9]+")),
 )
+# 5555元/平米, 1.2万元/㎡: housing ads (on the original text: '/' and ㎡ are fillers in the folded view).
+_PRICE_PER_AREA = re.compile(r"\d\s*万?\s*元\s*(?:/|每)\s*(?:平|㎡|m2)")
 # A sender's tag opening or closing a message (【某某教育】…), as ads carry.
 _SENDER_TAG = re.compile(r"^\s*【[^】\n]{2,16}】|【[^】\n]{2,16}】\s*$")
 _LINK = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
@@ -102,6 +108,9 @@ def score(norm: Normalized, blocklists: BlocklistStore) -> Score:
     tag = _SENDER_TAG.search(original) if "【" in original else None
     if tag:
         add(Signal("sponsorship", "sender tag", 1.0, tag.start(), tag.end()))
+    area = _PRICE_PER_AREA.search(original) if "元" in original else None
+    if area:
+        add(Signal("price", "price per area", 1.0, area.start(), area.end()))
     link = _LINK.search(original) if ("http" in folded or "www" in folded) else None
     if link:
         add(Signal("shop_link", "link", 0.5, link.start(), link.end()))
