@@ -28,6 +28,9 @@ NAME = "commercial"
 LIST = "commercial"
 THRESHOLD = 1.8
 KIND_CAP = 2.0
+# A phone number and the words announcing it (联系电话：138…) are one way to
+# reach someone: together they never reach the threshold on their own.
+KIND_CAPS = {"contact": 1.5}
 STRONG = 1.0  # signals weighing less are weak: together they count at most WEAK_CAP
 WEAK_CAP = 1.5
 WEAK_SPAN = 150
@@ -52,7 +55,7 @@ _PATTERNS: tuple[tuple[str, str, float, tuple[str, ...], re.Pattern[str]], ...] 
      re.compile(r"买[0-9一二三]+送[0-9一二三]+|满[0-9]+\x00*减[0-9]+")),
 )
 # 5555元/平米, 1.2万元/㎡: housing ads (on the original text: '/' and ㎡ are fillers in the folded view).
-_PRICE_PER_AREA = re.compile(r"\d\s*万?\s*元\s*(?:/|每)\s*(?:平|㎡|m2)")
+_PRICE_PER_AREA = re.compile(r"\d\s*万?\s*元?\s*(?:/|每)\s*(?:平|㎡|m2)")
 # A sender's tag opening or closing a message (【某某教育】…), as ads carry.
 _SENDER_TAG = re.compile(r"^\s*【[^】\n]{2,16}】|【[^】\n]{2,16}】\s*$")
 _LINK = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
@@ -108,7 +111,7 @@ def score(norm: Normalized, blocklists: BlocklistStore) -> Score:
     tag = _SENDER_TAG.search(original) if "【" in original else None
     if tag:
         add(Signal("sponsorship", "sender tag", 1.0, tag.start(), tag.end()))
-    area = _PRICE_PER_AREA.search(original) if "元" in original else None
+    area = _PRICE_PER_AREA.search(original) if ("平" in original or "㎡" in original) else None
     if area:
         add(Signal("price", "price per area", 1.0, area.start(), area.end()))
     link = _LINK.search(original) if ("http" in folded or "www" in folded) else None
@@ -132,7 +135,9 @@ def score(norm: Normalized, blocklists: BlocklistStore) -> Score:
     # by their density (per WEAK_SPAN characters), and together at most
     # WEAK_CAP, so they may tip a draft over but never carry a long one.
     density = min(1.0, WEAK_SPAN / max(1, len(norm.compact)))
-    total = round(sum(min(KIND_CAP, v) for v in per_kind.values()) + min(WEAK_CAP, weak * density), 3)
+    total = round(
+        sum(min(KIND_CAPS.get(k, KIND_CAP), v) for k, v in per_kind.items()) + min(WEAK_CAP, weak * density), 3
+    )
     ordered = tuple(sorted(found.values(), key=lambda s: s.start))
     return Score(total, ordered)
 
