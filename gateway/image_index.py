@@ -329,11 +329,14 @@ class HammingIndex:
         if not hit_q:
             return []
         qid, entry, dist = np.concatenate(hit_q), np.concatenate(hit_entry), np.concatenate(hit_dist)
-        live = alive[entry]
-        if not live.any():
+        live = np.flatnonzero(alive[entry])
+        if not len(live):
             return []
-        pairs = np.unique(np.stack([qid[live].astype(np.int64), entry[live], dist[live].astype(np.int64)]), axis=1)
-        return [Hit(int(a), int(b), int(c)) for a, b, c in pairs.T]
+        # An entry found through two chunks is one hit: dedupe on (query, entry).
+        combined = (qid[live].astype(np.int64) << 40) | entry[live]
+        unique, first = np.unique(combined, return_index=True)
+        dists = dist[live][first]
+        return [Hit(int(c >> 40), int(c & ((1 << 40) - 1)), int(d)) for c, d in zip(unique.tolist(), dists.tolist())]
 
 
 def _expand_runs(starts: np.ndarray, lengths: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
