@@ -17,10 +17,9 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from gateway import audit
-from gateway.model import Severity
 from gateway.store import Store, utcnow
 from gateway.text import (
     Blocklist,
@@ -282,4 +281,4 @@ def setup_service(gateway: Any) -> BlocklistStore:
     return service
 
 
-__all__ = ["BlocklistStore", "BlocklistSnapshot", "ChangeResult", "setup_service", "shipped_sources", "Severity"]
+__all__ = ["BlocklistStore", "BlocklistSnapshot", "ChangeResult", "setup_service", "shipped_sources"]
