@@ -8,7 +8,6 @@ prints the new token as the last line of stdout. ``--db`` defaults to
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import sqlite3
