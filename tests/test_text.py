@@ -124,6 +124,8 @@ def test_sentence_punctuation_and_newlines_are_kept() -> None:
         ("138-1234-5678", "13812345678"),
         ("138 1234 5678", "13812345678"),
         ("壹叁捌", "138"),
+        ("𝟏𝟑𝟖𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖", "13812345678"),  # mathematical bold digits (beyond the BMP)
+        ("⑴⑶⑻", "⑴⑶⑻"),  # parenthesised digits expand to several characters: left alone
     ],
 )
 def test_numbers_written_any_way_are_read_as_digits(written: str, digits: str) -> None:
