@@ -268,8 +268,9 @@ class Normalized:
         return {}
 
     @cached_property
-    def _segments(self) -> dict[tuple[int, int], list[str]]:
-        # jieba tokens of windows already segmented (hits in one sentence share them).
+    def _segments(self) -> dict[str, list[str]]:
+        # jieba tokens of window texts already segmented: hits in one sentence,
+        # and a sentence repeated many times, share one segmentation.
         return {}
 
     @cached_property
@@ -362,6 +363,9 @@ class Hit:
     severity: Severity
 
 
+MAX_HITS_PER_TERM = 20
+
+
 def _ascii_alnum(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
 
@@ -395,14 +399,25 @@ class TermMatcher:
             yield start, end, groups[index]
 
     def find(self, norm: Normalized) -> list[Hit]:
-        """Hits in ``norm`` after each term's policy (allow-list, word boundary) is applied."""
+        """Hits in ``norm`` after each term's policy (allow-list, word boundary) is applied.
+
+        At most ``MAX_HITS_PER_TERM`` hits of one term at one severity are
+        reported: more say nothing new about the draft. Every occurrence is
+        still judged (skipping some would let decoys hide a real hit); the
+        segmentation of identical sentence windows is shared.
+        """
         hits: list[Hit] = []
-        compact = norm.compact
-        for cstart, cend, group in self.raw(compact):
+        reported: dict[tuple[int, Severity], int] = {}
+        for cstart, cend, group in self.raw(norm.compact):
             start, end = norm.to_original(cstart, cend)
             for term in group:
                 severity = judge(norm, term, cstart, cend, start, end)
-                if severity is not None:
+                if severity is None:
+                    continue
+                key = (id(term), severity)
+                count = reported.get(key, 0)
+                if count < MAX_HITS_PER_TERM:
+                    reported[key] = count + 1
                     hits.append(Hit(term, cstart, cend, start, end, severity))
         return hits
 
@@ -464,12 +479,13 @@ def segment_window(norm: Normalized, cstart: int, cend: int) -> tuple[int, list[
     s_lo, s_hi = norm.sentence_of(cstart)
     lo = max(s_lo, cstart - WINDOW)
     hi = min(max(s_hi, cend), cend + WINDOW)
+    window = norm.compact[lo:hi]
     cache = norm._segments
-    tokens = cache.get((lo, hi))
+    tokens = cache.get(window)
     if tokens is None:
         # HMM off: the question is whether dictionary words cross the hit's
         # edges; guessing unknown words adds cost, not a better answer.
-        tokens = cache[(lo, hi)] = list(jieba_tokenizer().cut(norm.compact[lo:hi], HMM=False))
+        tokens = cache[window] = list(jieba_tokenizer().cut(window, HMM=False))
     return lo, tokens
 
 

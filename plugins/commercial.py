@@ -22,7 +22,7 @@ from typing import Any
 from gateway.blocklists import BlocklistStore, setup_service
 from gateway.hookspecs import hookimpl
 from gateway.model import Draft, Finding, Severity
-from gateway.text import Hit, Normalized, mobile_number, normalize, number_runs
+from gateway.text import Normalized, mobile_number, normalize, number_runs
 
 NAME = "commercial"
 LIST = "commercial"
@@ -91,14 +91,23 @@ def score(norm: Normalized, blocklists: BlocklistStore) -> Score:
             found[sig.label] = sig
 
     # A term inside a longer term that also hit (购买 in 扫码购买) is the
-    # same piece of evidence, not a second one.
-    hits = sorted(blocklists.snapshot.hits(norm, LIST), key=lambda h: (h.start, -(h.end - h.start)))
-    kept: list[Hit] = []
-    for hit in hits:
-        if any(k.start <= hit.start and hit.end <= k.end for k in kept):
+    # same piece of evidence, not a second one. Spans are indexed by start
+    # so the check looks only at the few starts a containing term can have.
+    hits = blocklists.snapshot.hits(norm, LIST)
+    longest: dict[int, int] = {}
+    for h in hits:
+        if h.end > longest.get(h.start, -1):
+            longest[h.start] = h.end
+    reach = max((h.end - h.start for h in hits), default=0)
+    for hit in sorted(hits, key=lambda h: h.start):
+        if hit.term.term in found:
             continue
-        kept.append(hit)
-    for hit in kept:
+        contained = any(
+            longest.get(s, -1) >= hit.end and (s, longest[s]) != (hit.start, hit.end)
+            for s in range(max(0, hit.end - reach), hit.start + 1)
+        )
+        if contained:
+            continue
         attrs = hit.term.attrs
         add(Signal(attrs.get("signal", "other"), hit.term.term, float(attrs.get("weight", 1.0)), hit.start, hit.end))
     folded = norm.folded

@@ -335,3 +335,17 @@ def test_missing_header_is_reported() -> None:
 def test_normalize_term_is_the_compact_form() -> None:
     assert normalize_term(" 機 密 ") == "机密"
     assert normalize_term("V信") == "v信"
+
+
+def test_repeated_terms_are_reported_a_bounded_number_of_times_and_segmented_once() -> None:
+    from gateway.text import MAX_HITS_PER_TERM
+
+    matcher = TermMatcher([term("绝密", policy="boundary"), term("注意保密")])
+    norm = normalize("请拒绝密码。" * 5000 + "此件绝密。" * 100 + "注意保密。" * 100)
+    hits = matcher.find(norm)
+    # 5,000 decoys in one repeated sentence: one segmentation, and they hide nothing.
+    assert len(norm._segments) == 2
+    names = [h.term.term for h in hits]
+    assert names.count("绝密") == MAX_HITS_PER_TERM
+    assert names.count("注意保密") == MAX_HITS_PER_TERM
+    assert all(norm.compact[h.cstart - 2:h.cstart] == "此件" for h in hits if h.term.term == "绝密")
