@@ -236,58 +236,77 @@ _FLIP_H = np.broadcast_to(_SIGN[None, :], (8, 8))  # mirror left-right: (-1)^v
 _FLIP_V = np.broadcast_to(_SIGN[:, None], (8, 8))  # mirror top-bottom: (-1)^u
 
 
-def _pack(bits: np.ndarray) -> tuple[int, ...]:
-    """(k, 64) booleans -> k 64-bit ints, first bit most significant."""
-    packed = np.packbits(bits.reshape(bits.shape[0], -1), axis=1)
-    return tuple(int(v) for v in packed.view(">u8").ravel())
-
-
 def _dihedral(a: np.ndarray) -> list[np.ndarray]:
     """The eight transforms of an array, in ``ORIENTATIONS`` order."""
     t = a.T
     return [a, a[:, ::-1], a[::-1, :], a[::-1, ::-1], t, t[::-1, :], t[:, ::-1], t[::-1, ::-1]]
 
 
-def phash_variants(thumb: np.ndarray) -> tuple[int, ...]:
-    """pHash of ``thumb`` under each orientation, from one 8x8 block of DCT coefficients.
+def _box_matrix(n_out: int, n_in: int = THUMB) -> np.ndarray:
+    """Area-average resampling from ``n_in`` to ``n_out`` samples (what a BOX resize does)."""
+    scale = n_in / n_out
+    m = np.zeros((n_out, n_in), dtype=np.float32)
+    for i in range(n_out):
+        lo, hi = i * scale, (i + 1) * scale
+        for j in range(int(lo), min(n_in, int(np.ceil(hi)))):
+            m[i, j] = (min(hi, j + 1) - max(lo, j)) / scale
+    return m
 
-    The DCT-II of a mirrored signal equals the original's with odd
+
+_BOX8, _BOX9 = _box_matrix(8), _box_matrix(9)
+
+
+def _hash_batch(thumbs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """pHash and dHash of k thumbnails under the eight orientations: two (k, 8) uint64 arrays.
+
+    pHash: the DCT-II of a mirrored signal equals the original's with odd
     frequencies negated, and a transpose transposes the coefficients, so the
-    eight variants cost sign flips instead of eight DCTs.
+    eight variants cost sign flips of one 8x8 block instead of eight DCTs.
+    dHash: gradient signs on an 8x9 grid; the transposing orientations read
+    the 9x8 grid transposed. All in a few NumPy operations per batch.
     """
-    c = _DCT8 @ thumb @ _DCT8.T
+    k = len(thumbs)
+    c = _DCT8 @ thumbs @ _DCT8.T  # (k, 8, 8)
     h, v = c * _FLIP_H, c * _FLIP_V
-    hv = c * _FLIP_H * _FLIP_V
+    hv = h * _FLIP_V
+    t = lambda a: np.swapaxes(a, 1, 2)  # noqa: E731
     # Orientation order as _dihedral: flip_v(a.T) has coefficients flip_v(c.T) = (flip_h c).T.
-    coeffs = np.stack([c, h, v, hv, c.T, h.T, v.T, hv.T])
-    flat = coeffs.reshape(8, 64)
-    medians = np.median(flat, axis=1, keepdims=True)
-    return _pack(flat > medians)
+    coeffs = np.stack([c, h, v, hv, t(c), t(h), t(v), t(hv)], axis=1).reshape(k, 8, 64)
+    pbits = coeffs > np.median(coeffs, axis=2, keepdims=True)
+
+    wide = _BOX8 @ thumbs @ _BOX9.T  # (k, 8, 9)
+    tall = t(_BOX9 @ thumbs @ _BOX8.T)  # (k, 8, 9): the 9x8 grid transposed
+    grids = np.stack(
+        [wide, wide[:, :, ::-1], wide[:, ::-1, :], wide[:, ::-1, ::-1],
+         tall, tall[:, ::-1, :], tall[:, :, ::-1], tall[:, ::-1, ::-1]],
+        axis=1,
+    )  # (k, 8 orientations, 8, 9)
+    dbits = (grids[..., 1:] > grids[..., :-1]).reshape(k, 8, 64)
+    pack = lambda bits: np.packbits(bits, axis=2).view(">u8")[..., 0].astype(np.uint64)  # noqa: E731
+    return pack(pbits), pack(dbits)
+
+
+def phash_variants(thumb: np.ndarray) -> tuple[int, ...]:
+    """pHash of one thumbnail under each orientation (``ORIENTATIONS`` order)."""
+    return tuple(int(x) for x in _hash_batch(thumb[None].astype(np.float32))[0][0])
 
 
 def dhash_variants(thumb: np.ndarray) -> tuple[int, ...]:
-    """dHash (horizontal gradient signs on an 8-row, 9-column grid) under each orientation."""
-    img = Image.fromarray(thumb.astype(np.uint8) if thumb.dtype != np.uint8 else thumb, mode="L")
-    wide = np.asarray(img.resize((9, 8), Image.Resampling.BOX), dtype=np.int16)  # 8 rows, 9 cols
-    tall = np.asarray(img.resize((8, 9), Image.Resampling.BOX), dtype=np.int16)  # 9 rows, 8 cols
-    bits = []
-    for k, (w, t) in enumerate(zip(_dihedral(wide), _dihedral(tall))):
-        grid = w if k < 4 else t  # transposing orientations turn the tall grid wide
-        bits.append(grid[:, 1:] > grid[:, :-1])
-    return _pack(np.stack(bits))
+    """dHash of one thumbnail under each orientation (``ORIENTATIONS`` order)."""
+    return tuple(int(x) for x in _hash_batch(thumb[None].astype(np.float32))[1][0])
 
 
 def frame_hashes(index: int, thumbs: tuple[np.ndarray, np.ndarray]) -> list[FrameHashes]:
     """The query hashes of one frame: all orientations, plus the stripped upright/mirrored."""
-    full, stripped = thumbs
-    sp, sd = phash_variants(stripped), dhash_variants(stripped)
+    p, d = _hash_batch(np.stack(thumbs))
+    full_p, full_d = p[0].tolist(), d[0].tolist()
     keep = STRIP_ORIENTATIONS
     return [
-        FrameHashes(index, phash_variants(full), dhash_variants(full)),
+        FrameHashes(index, tuple(full_p), tuple(full_d)),
         FrameHashes(
             index,
-            tuple(sp[k] for k in keep),
-            tuple(sd[k] for k in keep),
+            tuple(int(p[1][k]) for k in keep),
+            tuple(int(d[1][k]) for k in keep),
             "strip_bottom",
             tuple(ORIENTATIONS[k] for k in keep),
         ),
@@ -423,10 +442,10 @@ def registration_hashes(
     except Exception as exc:
         raise ImageError(f"image data is corrupt or truncated: {exc}") from None
     w, h = grey.size
-    out = []
-    for name, (left, top, right, bottom) in (variants or CROP_VARIANTS).items():
+    chosen = variants or CROP_VARIANTS
+    thumbs = []
+    for left, top, right, bottom in chosen.values():
         box = (round(w * left), round(h * top), w - round(w * right), h - round(h * bottom))
-        part = grey.crop(box) if box != (0, 0, w, h) else grey
-        thumb = np.asarray(part.resize((THUMB, THUMB), Image.Resampling.BOX), dtype=np.float32)
-        out.append(VariantHash(name, phash_variants(thumb)[0], dhash_variants(thumb)[0]))
-    return info, out
+        thumbs.append(np.asarray(grey.resize((THUMB, THUMB), Image.Resampling.BOX, box=box), dtype=np.float32))
+    p, d = _hash_batch(np.stack(thumbs))
+    return info, [VariantHash(name, int(p[i][0]), int(d[i][0])) for i, name in enumerate(chosen)]
