@@ -176,3 +176,23 @@ def test_describe_lists_effective_terms(store: Store) -> None:
     info = service.describe("demo")
     assert info["name"] == "demo" and info["severity"] == "review"
     assert {"term": "天王盖地虎", "severity": "review", "policy": "boundary"} in info["terms"]
+
+
+def test_setup_service_reads_extra_folders_from_the_config_once(tmp_path: Path, store: Store) -> None:
+    from gateway.blocklists import setup_service
+    from gateway.config import Config
+    from gateway.metrics import Metrics
+    from gateway.plugins import make_plugin_manager
+    from gateway.services import Gateway
+
+    folder = tmp_path / "extra"
+    folder.mkdir()
+    (folder / "demo.txt").write_text(LIST, encoding="utf-8")
+    config = Config(db_path=str(tmp_path / "db.sqlite"), plugin_settings={"blocklists": {"dirs": [str(folder)]}})
+    gw = Gateway(config, store, make_plugin_manager(load_entry_points=False), Metrics())
+    try:
+        service = setup_service(gw)
+        assert {"confidentiality", "commercial", "demo"} <= set(service.names())
+        assert setup_service(gw) is service and gw.services["blocklists"] is service
+    finally:
+        gw.close()
