@@ -16,7 +16,7 @@ from typing import Any
 from gateway.blocklists import BlocklistStore, setup_service
 from gateway.hookspecs import hookimpl
 from gateway.model import Draft, Finding, Severity
-from gateway.text import is_resident_id, mobile_number, normalize, number_runs
+from gateway.text import is_resident_id, jieba_tokenizer, mobile_number, normalize, number_runs
 
 NAME = "confidentiality"
 LIST = "confidentiality"
@@ -82,6 +82,18 @@ class ConfidentialityChecker:
                     )
                 )
         return findings
+
+
+def _warm_up() -> None:
+    normalize("")  # builds the folding tables
+    jieba_tokenizer()  # loads jieba's dictionary (about half a second, once per process)
+
+
+@hookimpl
+async def startup(gateway: Any) -> None:
+    # Off the event loop, before the first draft: its boundary checks then
+    # never pay for loading the dictionary inside the checker's time limit.
+    await gateway.run_cpu(_warm_up)
 
 
 @hookimpl

@@ -168,3 +168,22 @@ def test_admin_term_is_enforced_on_the_next_draft(gateway: Gateway, checker: con
     assert rules(checker, "项目代号天穹计划") == []
     gateway.services["blocklists"].add_terms("confidentiality", ["天穹计划"], actor="admin")
     assert rules(checker, "项目代号天穹计划") == [("secrecy_term", "block", "天穹计划")]
+
+
+async def test_startup_loads_jieba_off_the_loop(gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import gateway.text as text_module
+
+    monkeypatch.setattr(text_module, "_jieba", None)
+    loaded_in: list[str] = []
+    real = text_module.jieba_tokenizer
+
+    def spy() -> object:
+        loaded_in.append(threading.current_thread().name)
+        return real()
+
+    monkeypatch.setattr(confidentiality, "jieba_tokenizer", spy)
+    await confidentiality.startup(gateway)
+    assert text_module._jieba is not None and text_module._jieba.initialized
+    assert loaded_in and loaded_in[0] != threading.main_thread().name
