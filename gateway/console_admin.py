@@ -23,6 +23,7 @@ from gateway.accounts import account_from_row, get_row
 from gateway.auth import can_read_account
 from gateway.console_web import BASE, Ctx, error_page, form_str, page, redirect, render
 from gateway.drafts import get_draft_row
+from gateway.screening import checker_listing
 from gateway.services import Gateway
 from gateway.store import Store
 
@@ -37,21 +38,7 @@ IMAGE_STATUSES = {"unlicensed": "未授权", "licensed": "已授权", "school_ma
 
 def checker_rows(gw: Gateway) -> list[dict[str, Any]]:
     """What ``GET /v1/checkers`` lists, for the page."""
-    rows = [
-        {
-            "name": c.name,
-            "version": getattr(c, "version", ""),
-            "description": getattr(c, "description", ""),
-            "enabled": True,
-            "timeout": gw.plugin_settings(c.name).get("timeout") or getattr(c, "timeout", None) or gw.config.checker_timeout,
-        }
-        for c in sorted(gw.checkers.values(), key=lambda c: c.name)
-    ]
-    rows += [
-        {"name": name, "version": "", "description": "配置中已停用", "enabled": False, "timeout": None}
-        for name in sorted(gw.config.disabled_plugins) if name not in gw.checkers
-    ]
-    return rows
+    return checker_listing(gw, disabled_note="配置中已停用")
 
 
 @page(admin=True)

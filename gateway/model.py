@@ -6,6 +6,7 @@ checker can never change what another checker (or the workflow) sees.
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
 import json
@@ -272,6 +273,19 @@ class PublishItem:
     idempotency_key: str
     attempt: int
     target_config: Mapping[str, Any]
+
+    def payload(self) -> dict[str, Any]:
+        """The post as the contract's webhook body has it (images base64-encoded)."""
+        return {
+            "draft_id": self.draft_id,
+            "revision": self.revision,
+            "account": self.account.id,
+            "title": self.content.title,
+            "body": self.content.body,
+            "body_format": self.content.body_format,
+            "images": [{"name": i.name, "data": base64.b64encode(i.data).decode("ascii")} for i in self.content.images],
+            "approved_by": self.approved_by,
+        }
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,25 @@ def checker_timeout(gateway: Gateway, checker: Checker) -> float:
     return float(settings.get("timeout") or getattr(checker, "timeout", None) or gateway.config.checker_timeout)
 
 
+def checker_listing(gateway: Gateway, disabled_note: str = "disabled in the configuration") -> list[dict[str, Any]]:
+    """What ``GET /v1/checkers`` lists: loaded checkers, then those disabled by name."""
+    rows: list[dict[str, Any]] = [
+        {
+            "name": c.name,
+            "version": getattr(c, "version", ""),
+            "description": getattr(c, "description", ""),
+            "enabled": True,
+            "timeout": checker_timeout(gateway, c),
+        }
+        for c in sorted(gateway.checkers.values(), key=lambda c: c.name)
+    ]
+    rows += [
+        {"name": name, "version": "", "description": disabled_note, "enabled": False, "timeout": None}
+        for name in sorted(gateway.config.disabled_plugins) if name not in gateway.checkers
+    ]
+    return rows
+
+
 def _collect(value: Any, name: str) -> list[Finding]:
     if value is None:
         return []

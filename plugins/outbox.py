@@ -7,8 +7,6 @@ same revision is a no-op, never a second post.
 
 from __future__ import annotations
 
-import base64
-
 from gateway.hookspecs import hookimpl
 from gateway.model import PublishItem, PublishResult
 from gateway.services import Gateway
@@ -22,16 +20,7 @@ class OutboxTarget:
         self.store = store
 
     def _write(self, item: PublishItem) -> dict[str, object]:
-        payload = {
-            "draft_id": item.draft_id,
-            "revision": item.revision,
-            "account": item.account.id,
-            "title": item.content.title,
-            "body": item.content.body,
-            "body_format": item.content.body_format,
-            "images": [{"name": i.name, "data": base64.b64encode(i.data).decode("ascii")} for i in item.content.images],
-            "approved_by": item.approved_by,
-        }
+        payload = item.payload()
         with self.store.transaction() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO outbox (idempotency_key, draft_id, revision, account, payload, published_at)"

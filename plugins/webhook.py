@@ -8,7 +8,6 @@ the account's secret. Any 2xx is success; anything else is retried.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -27,17 +26,7 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def payload_bytes(item: PublishItem) -> bytes:
-    payload = {
-        "draft_id": item.draft_id,
-        "revision": item.revision,
-        "account": item.account.id,
-        "title": item.content.title,
-        "body": item.content.body,
-        "body_format": item.content.body_format,
-        "images": [{"name": i.name, "data": base64.b64encode(i.data).decode("ascii")} for i in item.content.images],
-        "approved_by": item.approved_by,
-    }
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return json.dumps(item.payload(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 class WebhookTarget:
