@@ -35,7 +35,7 @@ import imagehash  # noqa: E402
 from image_samples import TRANSFORMS, encode, load_photo, photo_paths  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from gateway.image_index import HammingIndex, ImageMatcher, Thresholds  # noqa: E402
+from gateway.image_index import HammingIndex, ImageMatcher, Thresholds, _Column  # noqa: E402
 from gateway.image_registry import DEFAULT_THRESHOLDS  # noqa: E402
 from gateway.images import CROP_VARIANTS, THUMB, FrameHashes, _DCT8, inspect_image, registration_hashes  # noqa: E402
 
@@ -169,11 +169,16 @@ def lookup(photos: dict[str, bytes], sizes: list[int], budget: float, rng: np.ra
             build = time.perf_counter() - t0
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
+            # The matcher over the same index, filled the way ImageMatcher.build
+            # lays out its columns (without a Python loop over 8 M rows).
             matcher = ImageMatcher(radius)
             matcher.index = index
-            matcher._image = _LazyIds(entries, variants)
-            matcher._variant = _LazyVariants(variants)
-            matcher._dhash = np.zeros(entries, dtype=np.uint64)
+            matcher._slot_id = _LazyIds()
+            matcher._slot_group = _Column(np.int8, np.zeros(n, dtype=np.int8))
+            matcher._entry_slot = _Column(np.int32, np.arange(entries, dtype=np.int32) // variants)
+            matcher._entry_variant = _Column(np.int8, (np.arange(entries) % variants).astype(np.int8))
+            matcher._dhash = _Column(np.uint64, np.zeros(entries, dtype=np.uint64))
+            matcher._variant_names = list(CROP_VARIANTS)
             qarrays = [np.array([p for f in q for p in f.phash], dtype=np.uint64) for q in queries]
             idx_t, match_t, scan_t = [], [], []
             found = 0
@@ -208,21 +213,10 @@ def lookup(photos: dict[str, bytes], sizes: list[int], budget: float, rng: np.ra
 
 
 class _LazyIds:
-    """Entry -> image id without materialising millions of strings (bench only)."""
+    """Slot -> image id without materialising a million strings (bench only)."""
 
-    def __init__(self, n: int, variants: int) -> None:
-        self.n, self.variants = n, variants
-
-    def __getitem__(self, entry: int) -> str:
-        return f"img{entry // self.variants}"
-
-
-class _LazyVariants:
-    def __init__(self, variants: int) -> None:
-        self.names = list(CROP_VARIANTS)[:variants]
-
-    def __getitem__(self, entry: int) -> str:
-        return self.names[entry % len(self.names)]
+    def __getitem__(self, slot: int) -> str:
+        return f"img{slot}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,7 +24,7 @@ import math
 import threading
 from dataclasses import dataclass
 from itertools import combinations
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
@@ -399,68 +399,110 @@ class Match:
         return self.phash_distance + self.dhash_distance
 
 
+class _Column:
+    """A growable NumPy column (amortised doubling), read through ``view``."""
+
+    def __init__(self, dtype: type, values: np.ndarray | None = None) -> None:
+        self._buffer = np.asarray(values if values is not None else [], dtype=dtype).copy()
+        self.view = self._buffer
+
+    def extend(self, values: list[int]) -> None:
+        start, end = len(self.view), len(self.view) + len(values)
+        if end > len(self._buffer):
+            grown = np.zeros(max(end, 2 * len(self._buffer), 1024), dtype=self._buffer.dtype)
+            grown[:start] = self.view
+            self._buffer = grown
+        self._buffer[start:end] = values
+        self.view = self._buffer[:end]
+
+
 class ImageMatcher:
     """Stored variant hashes of registered images, searchable by Hamming distance.
 
     The index holds every stored pHash; the dHash of each entry sits beside it
     and only confirms candidates, so the index radius is the largest pHash
-    threshold of any status.
+    threshold of any group. Each image belongs to a group (the registry uses
+    its status) that picks its thresholds. Per entry only NumPy columns are
+    kept (image slot, variant code, dHash): a million images are eight million
+    entries, too many for Python objects each.
     """
 
     def __init__(self, radius: int) -> None:
         self.index = HammingIndex(radius)
         self._lock = threading.RLock()
-        self._image: list[str] = []
-        self._variant: list[str] = []
-        self._dhash = np.zeros(0, dtype=np.uint64)
-        self._dhash_buffer = self._dhash
-        self._entries: dict[str, list[int]] = {}
+        self._slot_id: list[str | None] = []  # slot -> image id (None once removed)
+        self._slot_group = _Column(np.int8)
+        self._span: dict[str, tuple[int, int, int]] = {}  # image id -> (slot, first entry, count)
+        self._entry_slot = _Column(np.int32)
+        self._entry_variant = _Column(np.int8)
+        self._dhash = _Column(np.uint64)
+        self._variant_names: list[str] = []
+        self._variant_code: dict[str, int] = {}
+
+    def _code(self, variant: str) -> int:
+        code = self._variant_code.get(variant)
+        if code is None:
+            code = self._variant_code[variant] = len(self._variant_names)
+            self._variant_names.append(variant)
+        return code
 
     @classmethod
-    def build(cls, radius: int, rows: "list[tuple[str, str, int, int]]") -> "ImageMatcher":
+    def build(cls, radius: int, rows: "Iterable[tuple[str, str, int, int]]", groups: "dict[str, int] | None" = None) -> "ImageMatcher":
         """From ``(image_id, variant, phash, dhash)`` rows, in one pass (startup)."""
         matcher = cls(radius)
-        if rows:
-            ids, variants, ph, dh = zip(*rows)
-            matcher.index = HammingIndex.build(np.array(ph, dtype=np.uint64), radius)
-            matcher._image = list(ids)
-            matcher._variant = list(variants)
-            matcher._dhash = matcher._dhash_buffer = np.array(dh, dtype=np.uint64)
-            for entry, image_id in enumerate(ids):
-                matcher._entries.setdefault(image_id, []).append(entry)
+        by_image: dict[str, list[tuple[str, int, int]]] = {}
+        for image_id, variant, p, d in rows:
+            by_image.setdefault(image_id, []).append((variant, p, d))
+        ph: list[int] = []
+        dh: list[int] = []
+        slots: list[int] = []
+        codes: list[int] = []
+        for image_id, hashes in by_image.items():
+            slot = len(matcher._slot_id)
+            matcher._slot_id.append(image_id)
+            matcher._span[image_id] = (slot, len(ph), len(hashes))
+            for variant, p, d in hashes:
+                ph.append(p)
+                dh.append(d)
+                slots.append(slot)
+                codes.append(matcher._code(variant))
+        matcher._slot_group = _Column(np.int8, [(groups or {}).get(i, 0) for i in matcher._slot_id])
+        matcher.index = HammingIndex.build(np.array(ph, dtype=np.uint64), radius)
+        matcher._entry_slot = _Column(np.int32, slots)
+        matcher._entry_variant = _Column(np.int8, codes)
+        matcher._dhash = _Column(np.uint64, dh)
         return matcher
 
-    def add(self, image_id: str, hashes: "list[tuple[str, int, int]]") -> None:
+    def add(self, image_id: str, hashes: "list[tuple[str, int, int]]", group: int = 0) -> None:
         """Add one image's ``(variant, phash, dhash)`` hashes."""
         with self._lock:
-            if image_id in self._entries:
+            if image_id in self._span:
                 self.remove(image_id)
+            slot = len(self._slot_id)
+            self._slot_id.append(image_id)
+            self._slot_group.extend([group])
             entries = self.index.add([p for _, p, _ in hashes])
-            self._image.extend([image_id] * len(hashes))
-            self._variant.extend(v for v, _, _ in hashes)
-            end = int(entries[-1]) + 1 if len(entries) else len(self._dhash)
-            if end > len(self._dhash_buffer):  # amortised growth, as in the index
-                grown = np.zeros(max(end, 2 * len(self._dhash_buffer), 1024), dtype=np.uint64)
-                grown[: len(self._dhash)] = self._dhash
-                self._dhash_buffer = grown
-            self._dhash_buffer[end - len(hashes):end] = [d for _, _, d in hashes]
-            self._dhash = self._dhash_buffer[:end]
-            self._entries[image_id] = [int(e) for e in entries]
+            self._entry_slot.extend([slot] * len(hashes))
+            self._entry_variant.extend([self._code(v) for v, _, _ in hashes])
+            self._dhash.extend([d for _, _, d in hashes])
+            self._span[image_id] = (slot, int(entries[0]) if len(entries) else 0, len(hashes))
 
     def remove(self, image_id: str) -> bool:
         with self._lock:
-            entries = self._entries.pop(image_id, None)
-            if entries is None:
+            span = self._span.pop(image_id, None)
+            if span is None:
                 return False
-            self.index.remove(entries)
+            slot, first, count = span
+            self.index.remove(np.arange(first, first + count))
+            self._slot_id[slot] = None
             return True
 
     def __contains__(self, image_id: str) -> bool:
-        return image_id in self._entries
+        return image_id in self._span
 
     @property
     def images(self) -> int:
-        return len(self._entries)
+        return len(self._span)
 
     @property
     def entries(self) -> int:
@@ -469,13 +511,11 @@ class ImageMatcher:
     def match(
         self,
         frames: "Iterable[FrameHashes]",
-        thresholds: "dict[str, Thresholds] | Thresholds",
-        status_of: "dict[str, str] | None" = None,
+        thresholds: "Sequence[Thresholds] | Thresholds",
     ) -> list[Match]:
         """Best match per registered image for a query's hashes (all frames, crops, orientations).
 
-        ``thresholds`` is one ``Thresholds`` or one per status, with
-        ``status_of`` naming each image's status.
+        ``thresholds`` is one ``Thresholds`` for every image, or one per group.
         """
         queries_p, queries_d, origin = [], [], []
         for fh in frames:
@@ -486,22 +526,24 @@ class ImageMatcher:
         if not queries_p:
             return []
         with self._lock:
-            images, variants, dhash = self._image, self._variant, self._dhash
             hits = self.index.search(np.array(queries_p, dtype=np.uint64))
-        best: dict[str, Match] = {}
-        for hit in hits:
-            image_id = images[hit.entry]
-            if isinstance(thresholds, Thresholds):
-                limit = thresholds
-            else:
-                limit = thresholds[(status_of or {})[image_id]]
-            if hit.distance > limit.phash:
-                continue
-            d = (int(dhash[hit.entry]) ^ queries_d[hit.query]).bit_count()
-            if hit.distance + d > limit.combined:
-                continue
-            frame, crop, orientation = origin[hit.query]
-            found = Match(image_id, frame, crop, orientation, variants[hit.entry], hit.distance, d)
-            if image_id not in best or found.distance < best[image_id].distance:
-                best[image_id] = found
+            slot_of, variant_of = self._entry_slot.view, self._entry_variant.view
+            dhash, group_of, slot_id = self._dhash.view, self._slot_group.view, self._slot_id
+            best: dict[str, Match] = {}
+            for hit in hits:
+                slot = int(slot_of[hit.entry])
+                image_id = slot_id[slot]
+                if image_id is None:
+                    continue
+                limit = thresholds if isinstance(thresholds, Thresholds) else thresholds[int(group_of[slot])]
+                if hit.distance > limit.phash:
+                    continue
+                d = (int(dhash[hit.entry]) ^ queries_d[hit.query]).bit_count()
+                if hit.distance + d > limit.combined:
+                    continue
+                frame, crop, orientation = origin[hit.query]
+                variant = self._variant_names[int(variant_of[hit.entry])]
+                found = Match(image_id, frame, crop, orientation, variant, hit.distance, d)
+                if image_id not in best or found.distance < best[image_id].distance:
+                    best[image_id] = found
         return sorted(best.values(), key=lambda m: (m.distance, m.image_id))

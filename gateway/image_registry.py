@@ -106,19 +106,23 @@ def _record(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class ImageRegistry:
-    """Registered images, durable in the store and searchable in memory."""
+    """Registered images, durable in the store and searchable in memory.
+
+    Only the matcher (NumPy columns) stays in memory; records are read from
+    the store when a draft image matches or an admin lists them, so a
+    million registrations do not cost a million Python dicts.
+    """
 
     def __init__(self, store: Store, settings: Mapping[str, Any] | None = None) -> None:
         settings = dict(settings or {})
         self.store = store
         self.thresholds = thresholds_from_settings(settings)
+        self._by_group = [self.thresholds[status] for status in STATUSES]
         self.max_bytes = int(settings.get("max_bytes", DEFAULT_MAX_BYTES))
         self.max_pixels = int(settings.get("max_pixels", DEFAULT_MAX_PIXELS))
         self.radius = max(t.phash for t in self.thresholds.values())
         self.sync_interval = float(settings.get("sync_interval", 1.0))
         self._lock = threading.RLock()
-        self._status: dict[str, str] = {}
-        self._records: dict[str, dict[str, Any]] = {}
         self._synced_at = time.monotonic()
         self._audit_seq = 0
         self.matcher = self._load()
@@ -126,13 +130,22 @@ class ImageRegistry:
     def _load(self) -> ImageMatcher:
         last = self.store.query_one("SELECT MAX(seq) AS seq FROM audit_log")
         self._audit_seq = int((last or {}).get("seq") or 0)
-        records = self.store.query("SELECT * FROM registered_images")
-        self._records = {r["id"]: _record(r) for r in records}
-        self._status = {r["id"]: r["status"] for r in records}
+        groups = {
+            image_id: STATUSES.index(status)
+            for image_id, status in self.store.execute("SELECT id, status FROM registered_images").fetchall()
+        }
         # Plain tuples, not dicts: a million images are eight million rows.
-        cursor = self.store.execute("SELECT image_id, variant, phash, dhash FROM registered_image_hashes")
-        rows = [(image_id, variant, int(p, 16), int(d, 16)) for image_id, variant, p, d in cursor.fetchall()]
-        return ImageMatcher.build(self.radius, rows)
+        cursor = self.store.execute(
+            "SELECT image_id, variant, phash, dhash FROM registered_image_hashes ORDER BY image_id"
+        )
+        rows = ((image_id, variant, int(p, 16), int(d, 16)) for image_id, variant, p, d in cursor.fetchall())
+        return ImageMatcher.build(self.radius, rows, groups)
+
+    def _hashes_of(self, image_id: str) -> list[tuple[str, int, int]]:
+        rows = self.store.query(
+            "SELECT variant, phash, dhash FROM registered_image_hashes WHERE image_id = ?", (image_id,)
+        )
+        return [(r["variant"], int(r["phash"], 16), int(r["dhash"], 16)) for r in rows]
 
     def sync(self, *, force: bool = False) -> int:
         """Apply registrations and removals made by another process (the CLI).
@@ -147,34 +160,28 @@ class ImageRegistry:
             return 0
         self._synced_at = now
         with self._lock:
-            rows = self.store.query(
-                "SELECT seq, action, subject FROM audit_log WHERE seq > ? "
-                "AND action IN ('image.register', 'image.remove') ORDER BY seq",
-                (self._audit_seq,),
-            )
             last = self.store.query_one("SELECT MAX(seq) AS seq FROM audit_log")
-            self._audit_seq = int((last or {}).get("seq") or self._audit_seq)
+            upto = int((last or {}).get("seq") or 0)
+            if upto <= self._audit_seq:
+                return 0
+            rows = self.store.query(
+                "SELECT action, subject FROM audit_log WHERE seq > ? AND seq <= ? "
+                "AND action IN ('image.register', 'image.remove') ORDER BY seq",
+                (self._audit_seq, upto),
+            )
+            self._audit_seq = upto
             applied = 0
             for row in rows:
                 image_id = str(row["subject"]).removeprefix("image:")
                 if row["action"] == "image.remove":
-                    if image_id in self._records:
-                        self.matcher.remove(image_id)
-                        del self._records[image_id]
-                        del self._status[image_id]
-                        applied += 1
+                    applied += self.matcher.remove(image_id)
                     continue
-                if image_id in self._records:
+                if image_id in self.matcher:
                     continue  # our own registration
-                record = self.store.query_one("SELECT * FROM registered_images WHERE id = ?", (image_id,))
+                record = self.store.query_one("SELECT status FROM registered_images WHERE id = ?", (image_id,))
                 if record is None:
                     continue  # registered, then removed before we looked
-                hashes = self.store.query(
-                    "SELECT variant, phash, dhash FROM registered_image_hashes WHERE image_id = ?", (image_id,)
-                )
-                self.matcher.add(image_id, [(h["variant"], int(h["phash"], 16), int(h["dhash"], 16)) for h in hashes])
-                self._records[image_id] = _record(record)
-                self._status[image_id] = record["status"]
+                self.matcher.add(image_id, self._hashes_of(image_id), STATUSES.index(record["status"]))
                 applied += 1
             return applied
 
@@ -239,14 +246,12 @@ class ImageRegistry:
                     {"label": label, "status": status, "licensed_to": accounts, "sha256": info.sha256},
                 )
             # Only after the commit: a failed write leaves the index untouched.
-            self.matcher.add(image_id, [(h.variant, h.phash, h.dhash) for h in hashes])
-            self._records[image_id] = record
-            self._status[image_id] = status
-            return dict(record)
+            self.matcher.add(image_id, [(h.variant, h.phash, h.dhash) for h in hashes], STATUSES.index(status))
+            return record
 
     def remove(self, image_id: str, *, actor: str | None = None) -> bool:
         with self._lock:
-            record = self._records.get(image_id)
+            record = self.get(image_id)
             if record is None:
                 return False
             with self.store.transaction() as conn:
@@ -260,43 +265,49 @@ class ImageRegistry:
                     {"label": record["label"], "status": record["status"], "sha256": record["sha256"]},
                 )
             self.matcher.remove(image_id)
-            del self._records[image_id]
-            del self._status[image_id]
             return True
 
     def _duplicate_of(self, info: ImageInfo, phash: int, dhash: int) -> dict[str, Any] | None:
-        for record in self._records.values():
-            if record["sha256"] == info.sha256:
-                return record
+        row = self.store.query_one("SELECT * FROM registered_images WHERE sha256 = ?", (info.sha256,))
+        if row is not None:
+            return _record(row)
         near = self.matcher.match(
             [FrameHashes(0, (phash,), (dhash,), "full", ("identity",))],
             Thresholds(min(DUPLICATE_DISTANCE, self.radius), DUPLICATE_DISTANCE),
         )
         for m in near:
             if m.variant == "full":
-                return self._records[m.image_id]
+                return self.get(m.image_id)
         return None
 
     # -- reading -----------------------------------------------------------
 
     def get(self, image_id: str) -> dict[str, Any] | None:
-        record = self._records.get(image_id)
-        return dict(record) if record else None
+        row = self.store.query_one("SELECT * FROM registered_images WHERE id = ?", (image_id,))
+        return _record(row) if row else None
 
     def list(self, status: str | None = None) -> list[dict[str, Any]]:
-        records = sorted(self._records.values(), key=lambda r: (r["created_at"], r["id"]))
-        return [dict(r) for r in records if status is None or r["status"] == status]
+        if status is None:
+            rows = self.store.query("SELECT * FROM registered_images ORDER BY created_at, id")
+        else:
+            rows = self.store.query(
+                "SELECT * FROM registered_images WHERE status = ? ORDER BY created_at, id", (status,)
+            )
+        return [_record(r) for r in rows]
 
     def __len__(self) -> int:
-        return len(self._records)
+        return self.matcher.images
 
     def match(self, info: ImageInfo) -> list[ImageMatchResult]:
         """Registered images that ``info`` (any sampled frame, any orientation) matches."""
         self.sync()
-        with self._lock:
-            records = self._records
-            matches = self.matcher.match(info.hashes, self.thresholds, self._status)
-            return [ImageMatchResult(m, dict(records[m.image_id])) for m in matches if m.image_id in records]
+        matches = self.matcher.match(info.hashes, self._by_group)
+        out = []
+        for m in matches:
+            record = self.get(m.image_id)
+            if record is not None:  # removed between the lookup and now
+                out.append(ImageMatchResult(m, record))
+        return out
 
 
 _create_lock = threading.Lock()

@@ -96,8 +96,8 @@ def test_chunk_choice_grows_chunks_with_size() -> None:
 
 def test_matcher_best_match_per_image_and_thresholds() -> None:
     m = ImageMatcher(10)
-    m.add("a", [("full", 0x0F0F_0F0F_0F0F_0F0F, 0x1234), ("crop_left", 0xFFFF_0000_FFFF_0000, 0x1234)])
-    m.add("b", [("full", 0xAAAA_AAAA_AAAA_AAAA, 0)])
+    m.add("a", [("full", 0x0F0F_0F0F_0F0F_0F0F, 0x1234), ("crop_left", 0xFFFF_0000_FFFF_0000, 0x1234)], group=0)
+    m.add("b", [("full", 0xAAAA_AAAA_AAAA_AAAA, 0)], group=1)
     query = [FrameHashes(0, (0x0F0F_0F0F_0F0F_0F0E, 0xAAAA_AAAA_AAAA_AAAA), (0x1234, 0xFF), "full",
                          ("identity", "flip_h"))]
     found = m.match(query, Thresholds(10, 20))
@@ -107,12 +107,16 @@ def test_matcher_best_match_per_image_and_thresholds() -> None:
     ]
     # the combined threshold refuses b (0 + 8 > 5); per-status thresholds pick per image
     assert [x.image_id for x in m.match(query, Thresholds(10, 5))] == ["a"]
-    status = {"a": "unlicensed", "b": "licensed"}
-    per = {"unlicensed": Thresholds(0, 0), "licensed": Thresholds(10, 20)}
-    assert [x.image_id for x in m.match(query, per, status)] == ["b"]
+    per_group = [Thresholds(0, 0), Thresholds(10, 20)]  # a is in group 0, b in group 1
+    assert [x.image_id for x in m.match(query, per_group)] == ["b"]
     assert m.remove("a") and not m.remove("a")
     assert [x.image_id for x in m.match(query, Thresholds(10, 20))] == ["b"]
     assert m.images == 1 and m.entries == 1
+    # built in one pass from rows, the same answers
+    rebuilt = ImageMatcher.build(10, [("b", "full", 0xAAAA_AAAA_AAAA_AAAA, 0), ("a", "full", 0x0F0F_0F0F_0F0F_0F0F, 0x1234)],
+                                 {"a": 0, "b": 1})
+    assert [(x.image_id, x.variant) for x in rebuilt.match(query, per_group)] == [("b", "full")]
+    assert [x.image_id for x in rebuilt.match(query, Thresholds(10, 20))] == ["a", "b"]
 
 
 def test_bits_are_dealt_round_robin_and_distances_kept() -> None:
