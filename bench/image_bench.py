@@ -24,6 +24,7 @@ import io
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,16 +32,23 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import imagehash  # noqa: E402
-from image_samples import TRANSFORMS, encode, load_photo, photo_paths  # noqa: E402
-from PIL import Image  # noqa: E402
+import imagehash
+from image_samples import TRANSFORMS, encode, load_photo, photo_paths
+from PIL import Image
 
-from gateway.image_index import HammingIndex, ImageMatcher, Thresholds, _Column  # noqa: E402
-from gateway.image_registry import DEFAULT_THRESHOLDS  # noqa: E402
-from gateway.images import CROP_VARIANTS, THUMB, FrameHashes, _DCT8, inspect_image, registration_hashes  # noqa: E402
+from gateway.image_index import HammingIndex, ImageMatcher, Thresholds, _Column
+from gateway.image_registry import DEFAULT_THRESHOLDS
+from gateway.images import (
+    _DCT8,
+    CROP_VARIANTS,
+    THUMB,
+    FrameHashes,
+    inspect_image,
+    registration_hashes,
+)
 
 
-def rate(fn, data: bytes, seconds: float) -> tuple[float, int]:
+def rate(fn: Callable[[bytes], None], data: bytes, seconds: float) -> tuple[float, int]:
     """Images per second of ``fn(data)`` over about ``seconds`` (at least 3 runs)."""
     fn(data)  # warm up
     runs, started = 0, time.perf_counter()

@@ -20,11 +20,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from image_samples import TRANSFORMS, encode, load_photo, photo_paths  # noqa: E402
+from image_samples import TRANSFORMS, encode, load_photo, photo_paths
 
-from gateway.image_index import ImageMatcher, Thresholds  # noqa: E402
-from gateway.image_registry import DEFAULT_THRESHOLDS  # noqa: E402
-from gateway.images import FrameHashes, inspect_image, registration_hashes  # noqa: E402
+from gateway.image_index import ImageMatcher, Thresholds
+from gateway.image_registry import DEFAULT_THRESHOLDS
+from gateway.images import FrameHashes, inspect_image, registration_hashes
 
 
 def query_frames(data: bytes) -> tuple[FrameHashes, ...]:

@@ -13,8 +13,8 @@ import importlib.util
 import io
 import random
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 

@@ -25,7 +25,12 @@ from pathlib import Path
 from typing import TextIO
 
 from gateway.cli import _open_store, register_command
-from gateway.image_registry import STATUSES, DuplicateImage, ImageRegistry, RegistryError
+from gateway.image_registry import (
+    STATUSES,
+    DuplicateImage,
+    ImageRegistry,
+    RegistryError,
+)
 from gateway.images import ImageError
 
 EXTENSIONS = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"}

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -163,7 +164,7 @@ class HammingIndex:
     # -- building --------------------------------------------------------------
 
     @classmethod
-    def build(cls, keys: np.ndarray, radius: int, *, chunks: int | None = None, tail_limit: int = 8192) -> "HammingIndex":
+    def build(cls, keys: np.ndarray, radius: int, *, chunks: int | None = None, tail_limit: int = 8192) -> HammingIndex:
         index = cls(radius, chunks=chunks, tail_limit=tail_limit)
         index._buffer = np.ascontiguousarray(keys, dtype=np.uint64).copy()
         index._live_buffer = np.ones(len(index._buffer), dtype=bool)
@@ -177,7 +178,7 @@ class HammingIndex:
         self._tables = self._build_tables(keys)
         self._indexed = len(keys)
 
-    def _build_tables(self, raw: np.ndarray) -> "_Tables":
+    def _build_tables(self, raw: np.ndarray) -> _Tables:
         n = len(raw)
         m = self._fixed_chunks or choose_chunks(n, self.radius)
         permutation = interleave_tables(m)
@@ -402,9 +403,9 @@ class Match:
 class _Column:
     """A growable NumPy column (amortised doubling), read through ``view``."""
 
-    def __init__(self, dtype: type, values: np.ndarray | None = None) -> None:
-        self._buffer = np.asarray(values if values is not None else [], dtype=dtype).copy()
-        self.view = self._buffer
+    def __init__(self, dtype: type, values: np.ndarray | list[int] | None = None) -> None:
+        self._buffer: np.ndarray = np.asarray(values if values is not None else [], dtype=dtype).copy()
+        self.view: np.ndarray = self._buffer
 
     def extend(self, values: list[int]) -> None:
         start, end = len(self.view), len(self.view) + len(values)
@@ -447,7 +448,7 @@ class ImageMatcher:
         return code
 
     @classmethod
-    def build(cls, radius: int, rows: "Iterable[tuple[str, str, int, int]]", groups: "dict[str, int] | None" = None) -> "ImageMatcher":
+    def build(cls, radius: int, rows: Iterable[tuple[str, str, int, int]], groups: dict[str, int] | None = None) -> ImageMatcher:
         """From ``(image_id, variant, phash, dhash)`` rows, in one pass (startup)."""
         matcher = cls(radius)
         by_image: dict[str, list[tuple[str, int, int]]] = {}
@@ -466,14 +467,14 @@ class ImageMatcher:
                 dh.append(d)
                 slots.append(slot)
                 codes.append(matcher._code(variant))
-        matcher._slot_group = _Column(np.int8, [(groups or {}).get(i, 0) for i in matcher._slot_id])
+        matcher._slot_group = _Column(np.int8, [(groups or {}).get(i, 0) for i in by_image])
         matcher.index = HammingIndex.build(np.array(ph, dtype=np.uint64), radius)
         matcher._entry_slot = _Column(np.int32, slots)
         matcher._entry_variant = _Column(np.int8, codes)
         matcher._dhash = _Column(np.uint64, dh)
         return matcher
 
-    def add(self, image_id: str, hashes: "list[tuple[str, int, int]]", group: int = 0) -> None:
+    def add(self, image_id: str, hashes: list[tuple[str, int, int]], group: int = 0) -> None:
         """Add one image's ``(variant, phash, dhash)`` hashes."""
         with self._lock:
             if image_id in self._span:
@@ -510,8 +511,8 @@ class ImageMatcher:
 
     def match(
         self,
-        frames: "Iterable[FrameHashes]",
-        thresholds: "Sequence[Thresholds] | Thresholds",
+        frames: Iterable[FrameHashes],
+        thresholds: Sequence[Thresholds] | Thresholds,
     ) -> list[Match]:
         """Best match per registered image for a query's hashes (all frames, crops, orientations).
 

@@ -19,12 +19,14 @@ Per-status thresholds come from ``[plugins.image_reuse.thresholds.<status>]``
 
 from __future__ import annotations
 
+import builtins
 import json
 import secrets
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from gateway import audit
 from gateway.image_index import ImageMatcher, Match, Thresholds
@@ -298,7 +300,7 @@ class ImageRegistry:
     def __len__(self) -> int:
         return self.matcher.images
 
-    def match(self, info: ImageInfo) -> list[ImageMatchResult]:
+    def match(self, info: ImageInfo) -> builtins.list[ImageMatchResult]:
         """Registered images that ``info`` (any sampled frame, any orientation) matches."""
         self.sync()
         matches = self.matcher.match(info.hashes, self._by_group)
@@ -313,7 +315,7 @@ class ImageRegistry:
 _create_lock = threading.Lock()
 
 
-def get_registry(gateway: "Gateway") -> ImageRegistry:
+def get_registry(gateway: Gateway) -> ImageRegistry:
     """The gateway's registry, created (and its index loaded) on first use."""
     registry = gateway.services.get("images")
     if registry is None:
@@ -327,11 +329,11 @@ def get_registry(gateway: "Gateway") -> ImageRegistry:
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
+    "STATUSES",
     "DuplicateImage",
     "ImageError",
     "ImageMatchResult",
     "ImageRegistry",
     "RegistryError",
-    "STATUSES",
     "get_registry",
 ]

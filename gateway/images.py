@@ -124,7 +124,7 @@ def _open(data: bytes, max_bytes: int, max_pixels: int) -> Image.Image:
         raise ImageError(
             "not a recognised image (accepted formats: " + ", ".join(f.lower() for f in ALLOWED_FORMATS) + ")"
         ) from None
-    except Exception as exc:  # a broken header can raise nearly anything
+    except Exception as exc:  # noqa: BLE001 — a broken header can raise nearly anything
         raise ImageError(f"image header is corrupt: {exc}") from None
     width, height = im.size
     if width <= 0 or height <= 0:
@@ -140,7 +140,7 @@ def _open(data: bytes, max_bytes: int, max_pixels: int) -> Image.Image:
 def _frame_count(im: Image.Image, max_frames: int) -> int:
     try:
         frames = int(getattr(im, "n_frames", 1))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 — scanning a broken animation raises anything
         raise ImageError(f"animation is corrupt: {exc}") from None
     if frames > max_frames:
         raise ImageError(f"animated image has {frames} frames, over the limit of {max_frames}")
@@ -214,7 +214,7 @@ def iter_thumbnails(
         raise
     except MemoryError:
         raise ImageError("image is too large to decode") from None
-    except Exception as exc:  # truncated streams, bad chunks, zlib errors, ...
+    except Exception as exc:  # noqa: BLE001 — truncated streams, bad chunks, zlib errors, ...
         raise ImageError(f"image data is corrupt or truncated: {exc}") from None
     return im, (width, height), frames, out
 
@@ -256,6 +256,16 @@ def _box_matrix(n_out: int, n_in: int = THUMB) -> np.ndarray:
 _BOX8, _BOX9 = _box_matrix(8), _box_matrix(9)
 
 
+def _t(a: np.ndarray) -> np.ndarray:
+    """Transpose the last two axes of a batch."""
+    return np.swapaxes(a, 1, 2)
+
+
+def _pack(bits: np.ndarray) -> np.ndarray:
+    """(k, 8, 64) booleans -> (k, 8) uint64, first bit most significant."""
+    return np.packbits(bits, axis=2).view(">u8")[..., 0].astype(np.uint64)
+
+
 def _hash_batch(thumbs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """pHash and dHash of k thumbnails under the eight orientations: two (k, 8) uint64 arrays.
 
@@ -269,21 +279,19 @@ def _hash_batch(thumbs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     c = _DCT8 @ thumbs @ _DCT8.T  # (k, 8, 8)
     h, v = c * _FLIP_H, c * _FLIP_V
     hv = h * _FLIP_V
-    t = lambda a: np.swapaxes(a, 1, 2)  # noqa: E731
     # Orientation order as _dihedral: flip_v(a.T) has coefficients flip_v(c.T) = (flip_h c).T.
-    coeffs = np.stack([c, h, v, hv, t(c), t(h), t(v), t(hv)], axis=1).reshape(k, 8, 64)
+    coeffs = np.stack([c, h, v, hv, _t(c), _t(h), _t(v), _t(hv)], axis=1).reshape(k, 8, 64)
     pbits = coeffs > np.median(coeffs, axis=2, keepdims=True)
 
     wide = _BOX8 @ thumbs @ _BOX9.T  # (k, 8, 9)
-    tall = t(_BOX9 @ thumbs @ _BOX8.T)  # (k, 8, 9): the 9x8 grid transposed
+    tall = _t(_BOX9 @ thumbs @ _BOX8.T)  # (k, 8, 9): the 9x8 grid transposed
     grids = np.stack(
         [wide, wide[:, :, ::-1], wide[:, ::-1, :], wide[:, ::-1, ::-1],
          tall, tall[:, ::-1, :], tall[:, :, ::-1], tall[:, ::-1, ::-1]],
         axis=1,
     )  # (k, 8 orientations, 8, 9)
     dbits = (grids[..., 1:] > grids[..., :-1]).reshape(k, 8, 64)
-    pack = lambda bits: np.packbits(bits, axis=2).view(">u8")[..., 0].astype(np.uint64)  # noqa: E731
-    return pack(pbits), pack(dbits)
+    return _pack(pbits), _pack(dbits)
 
 
 def phash_variants(thumb: np.ndarray) -> tuple[int, ...]:
@@ -324,7 +332,7 @@ def hamming(a: int, b: int) -> int:
 # The workflow inspects each image before screening and the checker hashes it
 # during screening: a small cache keyed by content hash spares the second decode.
 _CACHE_SIZE = 256
-_cache: "OrderedDict[str, ImageInfo]" = OrderedDict()
+_cache: OrderedDict[str, ImageInfo] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
@@ -439,7 +447,7 @@ def registration_hashes(
             im.draft("L", (THUMB * 4, THUMB * 4))
         im.load()
         grey = _to_grey(im)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 — as in iter_thumbnails
         raise ImageError(f"image data is corrupt or truncated: {exc}") from None
     w, h = grey.size
     chosen = variants or CROP_VARIANTS

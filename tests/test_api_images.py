@@ -12,11 +12,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from conftest import World  # noqa: E402
+from conftest import World
+from image_samples import TRANSFORMS, encode, load_photo, photo_paths
+from test_images import animated_gif, bomb_png
 
-from gateway import audit  # noqa: E402
-from image_samples import TRANSFORMS, encode, load_photo, photo_paths  # noqa: E402
-from test_images import animated_gif, bomb_png  # noqa: E402
+from gateway import audit
 
 pytest.importorskip("skimage")
 

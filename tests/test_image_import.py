@@ -11,15 +11,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from image_samples import TRANSFORMS, encode, load_photo, photo_paths  # noqa: E402
-from test_images import bomb_png  # noqa: E402
+from image_samples import TRANSFORMS, encode, load_photo, photo_paths
+from test_images import bomb_png
 
-from gateway import audit  # noqa: E402
-from gateway.cli import main  # noqa: E402
-from gateway.image_import import ProgressBar, import_folder  # noqa: E402
-from gateway.image_registry import ImageRegistry  # noqa: E402
-from gateway.images import inspect_image  # noqa: E402
-from gateway.store import Store  # noqa: E402
+from gateway import audit
+from gateway.cli import main
+from gateway.image_import import ProgressBar, import_folder
+from gateway.image_registry import ImageRegistry
+from gateway.images import inspect_image
+from gateway.store import Store
 
 pytest.importorskip("skimage")
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gateway.image_index import HammingIndex, ImageMatcher, Thresholds, choose_chunks, scan
+from gateway.image_index import (
+    HammingIndex,
+    ImageMatcher,
+    Thresholds,
+    choose_chunks,
+    scan,
+)
 from gateway.images import FrameHashes
 
 

@@ -9,17 +9,17 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-from image_samples import TRANSFORMS, encode, load_photo, photo_paths  # noqa: E402
+from image_samples import TRANSFORMS, encode, load_photo, photo_paths
 
-from gateway import audit  # noqa: E402
-from gateway.image_registry import (  # noqa: E402
+from gateway import audit
+from gateway.image_registry import (
     DuplicateImage,
     ImageRegistry,
     RegistryError,
     thresholds_from_settings,
 )
-from gateway.images import CROP_VARIANTS, ImageError, inspect_image  # noqa: E402
-from gateway.store import Store  # noqa: E402
+from gateway.images import CROP_VARIANTS, ImageError, inspect_image
+from gateway.store import Store
 
 pytest.importorskip("skimage")
 

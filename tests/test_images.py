@@ -16,12 +16,12 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-from image_samples import TRANSFORMS, encode, load_photo, photo_paths  # noqa: E402
+from image_samples import TRANSFORMS, encode, load_photo, photo_paths
 
-from gateway import images  # noqa: E402
-from gateway.image_index import ImageMatcher  # noqa: E402
-from gateway.image_registry import DEFAULT_THRESHOLDS  # noqa: E402
-from gateway.images import ImageError, inspect_image, registration_hashes  # noqa: E402
+from gateway import images
+from gateway.image_index import ImageMatcher
+from gateway.image_registry import DEFAULT_THRESHOLDS
+from gateway.images import ImageError, inspect_image, registration_hashes
 
 pytest.importorskip("skimage")
 

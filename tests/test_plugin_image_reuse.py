@@ -9,13 +9,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-from image_samples import TRANSFORMS, encode, load_photo, photo_paths  # noqa: E402
+from draftgate_plugins.image_reuse import ImageReuseChecker
+from image_samples import TRANSFORMS, encode, load_photo, photo_paths
 
-from draftgate_plugins.image_reuse import ImageReuseChecker  # noqa: E402
-from gateway.image_registry import ImageRegistry  # noqa: E402
-from gateway.model import Account, Content, Draft, ImageInput, Permits, Severity  # noqa: E402
-from gateway.plugins import make_plugin_manager  # noqa: E402
-from gateway.store import Store  # noqa: E402
+from gateway.image_registry import ImageRegistry
+from gateway.model import Account, Content, Draft, ImageInput, Permits, Severity
+from gateway.plugins import make_plugin_manager
+from gateway.store import Store
 
 pytest.importorskip("skimage")
 
