@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install bench
+.PHONY: demo test install bench eval
 
 $(BIN)/draftgate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,5 +20,13 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
+# Benchmarks print their figures; none is a pass/fail test. The evaluations of the
+# text checkers read ../shared/data (development data, not shipped).
 bench: install
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/api_bench.py
+	$(BIN)/python bench/text_bench.py
+	$(BIN)/python bench/image_bench.py --quick
+
+eval: install
+	$(BIN)/python bench/text_eval.py
+	$(BIN)/python bench/image_eval.py
