@@ -145,6 +145,7 @@ def _demo_run(args: argparse.Namespace) -> int:
     print(f"draftgate demo: database {cfg.db_path}, listening on {base}")
     for uid, token in tokens.items():
         print(f"  {uid:6s} token: {token}")
+    print(f"  review console: {base}/console/ (sign in with a token)")
     if tokens:
         print("\nTry (in another shell):")
         print(f"  export ADMIN={tokens['admin']} RESP={tokens['zhang']} OP={tokens['li']}")
