@@ -365,6 +365,21 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE console_sessions ADD COLUMN token_hash TEXT
         """,
     ),
+    # Image registry: a bounded display copy of each registered picture, for the
+    # console's side-by-side view. Its own table so listing registrations never
+    # reads the blobs; rows registered before this migration simply have none.
+    (
+        "images_0002_pictures",
+        """
+        CREATE TABLE registered_image_pictures (
+            image_id TEXT PRIMARY KEY REFERENCES registered_images(id) ON DELETE CASCADE,
+            mime TEXT NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            data BLOB NOT NULL
+        )
+        """,
+    ),
 ]
 
 
