@@ -5,8 +5,10 @@ An admin registers a picture with a label and a status: ``unlicensed``,
 Each registration stores the picture's metadata in ``registered_images`` and
 its crop-variant hashes in ``registered_image_hashes`` (hex text, so admins
 can read them with ``sqlite3``; both tables come from the
-``images_0001_registry`` migration in ``gateway.store``), and appends an audit entry in the same
-transaction. The matcher over every stored hash is loaded once, when the
+``images_0001_registry`` migration in ``gateway.store``), a bounded display
+copy for the review console in ``registered_image_pictures``
+(``images_0002_pictures``; pictures registered before it have none), and
+appends an audit entry in the same transaction. The matcher over every stored hash is loaded once, when the
 registry is first asked for, and updated in place by ``add`` and ``remove``.
 
 Registrations made by another process (``draftgate images import`` while the
@@ -36,6 +38,7 @@ from gateway.images import (
     FrameHashes,
     ImageError,
     ImageInfo,
+    display_copy,
     registration_hashes,
 )
 from gateway.store import Store, dumps, utcnow
@@ -210,6 +213,7 @@ class ImageRegistry:
         if not label.strip():
             raise RegistryError("label must not be empty")
         info, hashes = registration_hashes(data, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
+        picture = display_copy(data, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
         with self._lock:
             existing = self._duplicate_of(info, hashes[0].phash, hashes[0].dhash)
             if existing is not None:
@@ -240,6 +244,10 @@ class ImageRegistry:
                     "INSERT INTO registered_image_hashes (image_id, variant, phash, dhash) VALUES (?,?,?,?)",
                     [(image_id, h.variant, f"{h.phash:016x}", f"{h.dhash:016x}") for h in hashes],
                 )
+                conn.execute(
+                    "INSERT INTO registered_image_pictures (image_id, mime, width, height, data) VALUES (?,?,?,?,?)",
+                    (image_id, picture.mime, picture.width, picture.height, picture.data),
+                )
                 audit.append(
                     self.store,
                     actor,
@@ -258,6 +266,7 @@ class ImageRegistry:
                 return False
             with self.store.transaction() as conn:
                 conn.execute("DELETE FROM registered_image_hashes WHERE image_id = ?", (image_id,))
+                conn.execute("DELETE FROM registered_image_pictures WHERE image_id = ?", (image_id,))
                 conn.execute("DELETE FROM registered_images WHERE id = ?", (image_id,))
                 audit.append(
                     self.store,
@@ -287,6 +296,16 @@ class ImageRegistry:
     def get(self, image_id: str) -> dict[str, Any] | None:
         row = self.store.query_one("SELECT * FROM registered_images WHERE id = ?", (image_id,))
         return _record(row) if row else None
+
+    def picture(self, image_id: str) -> tuple[str, bytes] | None:
+        """The display copy of a registered picture as ``(mime, bytes)``; None if it has none."""
+        row = self.store.query_one("SELECT mime, data FROM registered_image_pictures WHERE image_id = ?", (image_id,))
+        return (str(row["mime"]), bytes(row["data"])) if row else None
+
+    def image_bytes(self, image_id: str) -> bytes | None:
+        """The display copy's bytes (what the review console shows beside a match); None if none."""
+        found = self.picture(image_id)
+        return found[1] if found else None
 
     def list(self, status: str | None = None) -> list[dict[str, Any]]:
         if status is None:

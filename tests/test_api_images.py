@@ -60,6 +60,27 @@ async def test_register_list_get_delete(world: World, photos: dict[str, bytes]) 
     assert status == 200 and body["ok"]
 
 
+async def test_picture_is_the_display_copy_for_admins_only(world: World, photos: dict[str, bytes]) -> None:
+    import io
+
+    from PIL import Image
+
+    big = encode(load_photo(photo_paths()["astronaut"]).resize((1200, 1200)), "JPEG", quality=90)
+    status, body = await register(world, big, label="astronaut", status="unlicensed")
+    assert status == 201, body
+    image_id = body["image"]["id"]
+    resp = await world.client.get(f"/v1/images/{image_id}/picture", headers={"Authorization": f"Bearer {world.tokens['admin']}"})
+    assert resp.status == 200 and resp.content_type == "image/jpeg"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    data = await resp.read()
+    assert Image.open(io.BytesIO(data)).size == (512, 512)
+    assert data == world.gateway.services["images"].image_bytes(image_id)
+    status, _ = await world.call("GET", f"/v1/images/{image_id}/picture", "resp")
+    assert status == 403
+    status, body = await world.call("GET", "/v1/images/img_nope/picture", "admin")
+    assert status == 404 and body["error"]["code"] == "not_found"
+
+
 async def test_only_admins_and_valid_bodies(world: World, photos: dict[str, bytes]) -> None:
     data = b64(photos["rocket"])
     status, body = await world.call("POST", "/v1/images", "op", json={"data": data, "label": "r", "status": "unlicensed"})

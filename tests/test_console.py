@@ -615,3 +615,34 @@ async def test_admin_declares_and_lifts_an_embargo(world: World) -> None:
                                    allow_redirects=False)
     assert resp.status == 303
     assert service.get(embargo.id).lifted_at is not None
+
+
+async def test_real_registry_picture_is_served_beside_the_match(aiohttp_client: Any, tmp_path: Path) -> None:
+    """No stand-in: the gateway's own registry, a registration over the API, the real image_reuse checker."""
+    import base64
+    import sys
+
+    import pytest
+
+    pytest.importorskip("skimage")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from image_samples import TRANSFORMS, encode, load_photo, photo_paths
+
+    world = await build_world(aiohttp_client, tmp_path)
+    photo = encode(load_photo(photo_paths()["coffee"]).resize((1200, 800)), "JPEG", quality=90)
+    status, body = await world.call("POST", "/v1/images", "admin",
+                                    json={"data": base64.b64encode(photo).decode(), "label": "校徽（实登记）",
+                                          "status": "school_mark"})
+    assert status == 201, body
+    image_id = body["image"]["id"]
+    copy = TRANSFORMS["mirror"](photo)
+    status, out = await world.submit(body="配图", images=[{"name": "cover.jpg", "data": base64.b64encode(copy).decode()}])
+    assert status == 201 and out["draft"]["status"] == "flagged", out
+    await signed_in(world, "resp")
+    html = await (await world.client.get(f"/console/drafts/{out['draft']['id']}")).text()
+    assert f'src="/console/registered-images/{image_id}"' in html and "登记图片原图不可用" not in html
+    resp = await world.client.get(f"/console/registered-images/{image_id}")
+    served = await resp.read()
+    assert resp.status == 200 and resp.content_type == "image/jpeg"
+    assert served == world.gateway.services["images"].image_bytes(image_id)
+    assert Image.open(io.BytesIO(served)).size == (512, 341)

@@ -125,3 +125,56 @@ def test_animated_picture_registers_on_its_first_frame(store: Store, photos: dic
     assert record["format"] == "GIF"
     hits = reg.match(inspect_image(TRANSFORMS["resize_50"](photos["rocket"])))
     assert [h.image["label"] for h in hits] == ["animated"]
+
+
+# -- the display copy the review console shows -----------------------------------------
+
+
+def test_registration_keeps_a_bounded_display_copy_of_the_same_picture(store: Store, photos: dict[str, bytes]) -> None:
+    import io
+
+    from PIL import Image
+
+    reg = ImageRegistry(store)
+    big = encode(load_photo(photo_paths()["coffee"]).resize((1600, 1066)), "JPEG", quality=90)
+    record = reg.add(big, label="coffee, large", status="unlicensed")
+    data = reg.image_bytes(record["id"])
+    assert data is not None and len(data) < len(big)
+    shown = Image.open(io.BytesIO(data))
+    assert shown.format == "JPEG" and shown.size == (512, 341)  # longest side 512, aspect kept
+    # It is the registered picture, not any picture: the copy itself matches the registration.
+    assert [h.image["id"] for h in reg.match(inspect_image(data))] == [record["id"]]
+    assert reg.picture(record["id"]) == ("image/jpeg", data)
+
+    # a small picture is not enlarged
+    small = reg.add(encode(load_photo(photo_paths()["rocket"]).resize((300, 200)), "PNG"), label="rocket", status="unlicensed")
+    assert Image.open(io.BytesIO(reg.image_bytes(small["id"]) or b"")).size == (300, 200)
+
+
+def test_transparent_picture_is_kept_as_png(store: Store, photos: dict[str, bytes]) -> None:
+    import io
+
+    from PIL import Image
+
+    logo = Image.open(io.BytesIO(photos["chelsea"])).convert("RGBA")
+    logo.putalpha(Image.linear_gradient("L").resize(logo.size))  # varying alpha, as a cut-out logo has
+    record = ImageRegistry(store).add(encode(logo, "PNG"), label="emblem", status="school_mark")
+    mime, data = ImageRegistry(store).picture(record["id"]) or ("", b"")
+    shown = Image.open(io.BytesIO(data))
+    assert mime == "image/png" and shown.format == "PNG" and shown.mode == "RGBA"
+    assert shown.getchannel("A").getextrema()[0] < 50  # transparency survived
+
+
+def test_no_display_copy_is_none_and_removal_drops_it(store: Store, photos: dict[str, bytes]) -> None:
+    reg = ImageRegistry(store)
+    a = reg.add(photos["astronaut"], label="a", status="unlicensed")
+    c = reg.add(photos["coffee"], label="c", status="unlicensed")
+    assert reg.image_bytes(a["id"]) is not None
+    # a registration from before images_0002_pictures has no row: None, and matching still works
+    store.execute("DELETE FROM registered_image_pictures WHERE image_id = ?", (c["id"],))
+    assert reg.image_bytes(c["id"]) is None and reg.picture(c["id"]) is None
+    assert [h.image["id"] for h in reg.match(inspect_image(photos["coffee"]))] == [c["id"]]
+    assert reg.image_bytes("img_does_not_exist") is None
+    reg.remove(a["id"])
+    assert reg.image_bytes(a["id"]) is None
+    assert store.query("SELECT image_id FROM registered_image_pictures") == []

@@ -84,11 +84,28 @@ async def delete_image(request: web.Request) -> web.Response:
     return json_response({"image": image, "removed": True})
 
 
+async def get_picture(request: web.Request) -> web.Response:
+    """The registered picture's display copy (bounded, JPEG or PNG), as the console shows it."""
+    require_admin(request)
+    gw = gateway_of(request)
+    registry = await gw.run_cpu(get_registry, gw)
+    image_id = request.match_info["id"]
+    found = await gw.store.call(registry.picture, image_id)
+    if found is None:
+        raise not_found("picture of image", image_id)
+    mime, data = found
+    # Bytes we encoded ourselves, but still never sniffed into something else.
+    return web.Response(body=data, content_type=mime,
+                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300"})
+
+
 def setup(app: web.Application) -> None:
     route(app, "POST", "/v1/images", register_image, summary="Register a known image (admin)",
           body=ImageRegistrationIn, status=201, errors=(400, 403, 409, 413, 422))
     route(app, "GET", "/v1/images", list_images, summary="Registered images (admin)",
           query={"status": "unlicensed | licensed | school_mark"}, errors=(403, 422))
     route(app, "GET", "/v1/images/{id}", get_image, summary="One registered image (admin)", errors=(403, 404))
+    route(app, "GET", "/v1/images/{id}/picture", get_picture,
+          summary="A registered image's display copy, longest side at most 512 px (admin)", errors=(403, 404))
     route(app, "DELETE", "/v1/images/{id}", delete_image, summary="Remove a registered image (admin)",
           errors=(403, 404))
