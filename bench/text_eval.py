@@ -70,6 +70,26 @@ def load_sms(path: Path) -> list[tuple[int, str]]:
         return [(int(row[0]), unmask(row[1].strip())) for row in reader if len(row) >= 2]
 
 
+def load_posts(path: Path) -> list[tuple[str, str, str]]:
+    """``(kind, title, body)`` of the hand-written posts (format in the file's header)."""
+    posts: list[tuple[str, str, str]] = []
+    current: list[str] | None = None
+    kind = title = ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            continue
+        if line.startswith("=== "):
+            if current is not None:
+                posts.append((kind, title, "\n".join(current).strip()))
+            head, _, title = line[4:].partition(":")
+            kind, title, current = head.strip(), title.strip(), []
+        elif current is not None:
+            current.append(line)
+    if current is not None:
+        posts.append((kind, title, "\n".join(current).strip()))
+    return posts
+
+
 def load_weibo(path: Path) -> list[str]:
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -197,6 +217,16 @@ def main() -> None:
                      starts_at=(now - timedelta(days=1)).isoformat())
     emb = EmbargoChecker(embargoes)
     started = time.perf_counter()
+
+    # -- commercial on the accounts' own kind of posts (hand-written, in the repo)
+    fixture = load_posts(ROOT / "tests" / "data" / "campus_posts.txt")
+    wrong = [(kind, title) for kind, title, body in fixture
+             if flagged(comm.check(Draft("f", 1, draft("", 0).account, Content(title, body), "op",
+                                         "2026-01-01T00:00:00+00:00"))) != (kind == "commercial")]
+    n_campus = sum(1 for kind, _, _ in fixture if kind == "campus")
+    print(f"tests/data/campus_posts.txt: {n_campus} campus posts flagged: "
+          f"{sum(1 for k, _ in wrong if k == 'campus')}; {len(fixture) - n_campus} selling posts missed: "
+          f"{sum(1 for k, _ in wrong if k == 'commercial')} {[t for _, t in wrong]}")
 
     # -- commercial on SMS ----------------------------------------------
     sms = load_sms(data / "sms-dev.csv")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import pytest
 
@@ -134,3 +134,112 @@ def test_a_huge_repetitive_draft_is_scored_quickly(checker: commercial.Commercia
     # Each distinct piece of evidence once, however often it repeats.
     assert sorted(s["evidence"] for s in f.evidence["signals"]) == ["包邮", "扫码购买"]
     assert time.perf_counter() - started < 2.0
+
+
+# -- the accounts' own content ------------------------------------------------
+
+
+class Post(NamedTuple):
+    kind: str  # "campus" (must pass) or "commercial" (must be flagged)
+    title: str
+    body: str
+
+
+def load_posts(path: Path = Path(__file__).parent / "data" / "campus_posts.txt") -> list[Post]:
+    """The hand-written posts of ``tests/data/campus_posts.txt`` (format in its header)."""
+    posts: list[Post] = []
+    current: list[str] | None = None
+    kind = title = ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            continue
+        if line.startswith("=== "):
+            if current is not None:
+                posts.append(Post(kind, title, "\n".join(current).strip()))
+            head, _, title = line[4:].partition(":")
+            kind, title, current = head.strip(), title.strip(), []
+        elif current is not None:
+            current.append(line)
+    if current is not None:
+        posts.append(Post(kind, title, "\n".join(current).strip()))
+    assert {p.kind for p in posts} <= {"campus", "commercial"}
+    return posts
+
+
+POSTS = load_posts()
+CAMPUS = [p for p in POSTS if p.kind == "campus"]
+SELLING = [p for p in POSTS if p.kind == "commercial"]
+
+
+def test_the_fixture_holds_enough_varied_posts() -> None:
+    assert len(CAMPUS) >= 60 and len(SELLING) >= 25
+    assert len({p.body for p in POSTS}) == len(POSTS)
+
+
+@pytest.mark.parametrize("post", CAMPUS, ids=[p.title for p in CAMPUS])
+def test_campus_posts_need_no_commercial_sign_off(checker: commercial.CommercialChecker, post: Post) -> None:
+    d = draft(post.body, title=post.title)
+    assert checker.check(d) == [], commercial.score(normalize(d.screened_text), checker.blocklists)
+
+
+@pytest.mark.parametrize("post", SELLING, ids=[p.title for p in SELLING])
+def test_selling_posts_are_flagged(checker: commercial.CommercialChecker, post: Post) -> None:
+    [f] = checker.check(draft(post.body, title=post.title))
+    assert f.severity is Severity.REVIEW
+    assert any(s["role"] == commercial.COMMERCE for s in f.evidence["signals"])
+
+
+def test_a_registration_notice_becomes_commerce_only_with_a_sale(checker: commercial.CommercialChecker) -> None:
+    notice = "报名请联系 13812345678 王老师"
+    assert checker.check(draft(notice, title="报名")) == []
+    [f] = checker.check(draft(notice + "。课程原价980元，扫码下单立减200元。", title="报名"))
+    labels = {s["evidence"] for s in f.evidence["signals"]}
+    assert {"扫码下单", "原价", "立减"} <= labels
+
+
+def test_campus_words_count_in_full_outside_campus_texts(checker: commercial.CommercialChecker) -> None:
+    # The same kind of words with no campus context: an advertising message.
+    ad = "火热招生中，有意者请联系咨询电话13812345678"
+    result = commercial.score(normalize(draft(ad).screened_text), checker.blocklists)
+    assert not result.campus
+    assert len(checker.check(draft(ad))) == 1
+    on_campus = "物理学院" + ad.replace("火热", "")
+    assert commercial.score(normalize(draft(on_campus).screened_text), checker.blocklists).campus
+    assert checker.check(draft(on_campus)) == []
+
+
+@pytest.mark.parametrize(
+    "sentence, role",
+    [
+        ("本科生学费标准为每生每学年5300元。", commercial.MENTION),
+        ("国家奖学金奖励标准为10000元。", commercial.MENTION),
+        ("流感疫苗每针128元。", commercial.MENTION),
+        ("猪肉价格同比下降2元。", commercial.MENTION),
+        ("招牌奶茶只卖12元。", commercial.COMMERCE),
+        ("这款耳机现在只要399元。", commercial.COMMERCE),
+    ],
+)
+def test_a_price_stated_as_policy_is_a_mention(
+    checker: commercial.CommercialChecker, sentence: str, role: str
+) -> None:
+    result = commercial.score(normalize(sentence), checker.blocklists)
+    prices = [s for s in result.signals if s.kind == "price"]
+    assert prices and all(s.role == role for s in prices), result
+
+
+def test_quoted_ad_words_in_a_warning_are_mentions(checker: commercial.CommercialChecker) -> None:
+    warning = "部分平台以“低息”“无抵押”为诱饵向学生放贷，请同学们提高警惕。"
+    result = commercial.score(normalize(warning), checker.blocklists)
+    quoted = {s.label: s.role for s in result.signals if s.label in ("低息", "无抵押")}
+    assert quoted == {"低息": commercial.MENTION, "无抵押": commercial.MENTION}
+    assert checker.check(draft(warning)) == []
+    unquoted = "低息贷款，无抵押，当天到账，请同学们加微信咨询。"
+    assert len(checker.check(draft(unquoted))) == 1
+
+
+def test_a_sender_signing_off_is_commerce_a_title_tag_is_not(checker: commercial.CommercialChecker) -> None:
+    opening = commercial.score(normalize("【学术讲座】量子计算"), checker.blocklists)
+    closing = commercial.score(normalize("周末班开课啦【某某教育】"), checker.blocklists)
+    [open_tag] = [s for s in opening.signals if s.label == "sender tag"]
+    [close_tag] = [s for s in closing.signals if s.label == "sender tag"]
+    assert (open_tag.role, close_tag.role) == (commercial.CAMPUS, commercial.COMMERCE)
