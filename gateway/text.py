@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 import ahocorasick_rs
 
@@ -351,9 +351,12 @@ class Term:
     attrs: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Hit:
-    """A term found in the normalised text; offsets in both views."""
+class Hit(NamedTuple):
+    """A term found in the normalised text; offsets in both views.
+
+    A named tuple, not a dataclass: a draft has dozens of hits, and building
+    a frozen dataclass costs about three times as much.
+    """
 
     term: Term
     cstart: int  # in Normalized.compact
@@ -368,6 +371,12 @@ MAX_HITS_PER_TERM = 20
 
 def _ascii_alnum(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
+
+
+def _is_plain(term: Term) -> bool:
+    """True when ``judge`` always returns ``term.severity``: strict, no allow-list, no ASCII edge."""
+    return (term.policy == "strict" and not term.allow
+            and not _ascii_alnum(term.key[0]) and not _ascii_alnum(term.key[-1]))
 
 
 class TermMatcher:
@@ -386,6 +395,9 @@ class TermMatcher:
         self.size = len(by_key)
         self.keys: tuple[str, ...] = tuple(by_key)
         self._groups: tuple[tuple[Term, ...], ...] = tuple(tuple(g) for g in by_key.values())
+        # Groups whose every term keeps every hit at its own severity (what
+        # ``judge`` would say without looking): decided once, not per hit.
+        self._plain: tuple[bool, ...] = tuple(all(_is_plain(t) for t in g) for g in self._groups)
         self._automaton: ahocorasick_rs.AhoCorasick | None = (
             ahocorasick_rs.AhoCorasick(self.keys, matchkind=ahocorasick_rs.MatchKind.Standard) if self.keys else None
         )
@@ -407,11 +419,16 @@ class TermMatcher:
         segmentation of identical sentence windows is shared.
         """
         hits: list[Hit] = []
+        if self._automaton is None:
+            return hits
         reported: dict[tuple[int, Severity], int] = {}
-        for cstart, cend, group in self.raw(norm.compact):
-            start, end = norm.to_original(cstart, cend)
-            for term in group:
-                severity = judge(norm, term, cstart, cend, start, end)
+        groups, plain = self._groups, self._plain
+        to_original = norm.to_original
+        for index, cstart, cend in self._automaton.find_matches_as_indexes(norm.compact, overlapping=True):
+            start, end = to_original(cstart, cend)
+            for term in groups[index]:
+                # Most terms need no judging: strict, no allow-list, no ASCII edge.
+                severity = term.severity if plain[index] else judge(norm, term, cstart, cend, start, end)
                 if severity is None:
                     continue
                 key = (id(term), severity)
@@ -470,27 +487,91 @@ def jieba_tokenizer() -> Any:
 
                 jieba.setLogLevel(logging.WARNING)
                 jieba.dt.initialize()
+                global _max_word
+                _max_word = max(map(len, jieba.dt.FREQ))
                 _jieba = jieba.dt
     return _jieba
 
 
+def _window_span(norm: Normalized, cstart: int, cend: int) -> tuple[int, int]:
+    """The span of ``compact`` segmented for a hit: its sentence, clipped to WINDOW each side."""
+    s_lo, s_hi = norm.sentence_of(cstart)
+    return max(s_lo, cstart - WINDOW), min(max(s_hi, cend), cend + WINDOW)
+
+
+# Segmentations of recent windows, across drafts: a revised draft, a
+# re-screened one or a boilerplate sentence repeats its windows. Bounded; the
+# benchmark clears it (``clear_caches``) so that no draft reuses another's.
+_SEGMENT_CACHE = 4096
+
+
+@lru_cache(maxsize=_SEGMENT_CACHE)
+def _cut(window: str) -> tuple[str, ...]:
+    # HMM off: the question is whether dictionary words cross the hit's
+    # edges; guessing unknown words adds cost, not a better answer.
+    return tuple(jieba_tokenizer().cut(window, HMM=False))
+
+
+def clear_caches() -> None:
+    """Forget cached normalisations and segmentations (benchmarks, tests)."""
+    normalize.cache_clear()
+    _cut.cache_clear()
+
+
 def segment_window(norm: Normalized, cstart: int, cend: int) -> tuple[int, list[str]]:
     """jieba tokens of the sentence around a hit (clipped), and where that window starts."""
-    s_lo, s_hi = norm.sentence_of(cstart)
-    lo = max(s_lo, cstart - WINDOW)
-    hi = min(max(s_hi, cend), cend + WINDOW)
+    lo, hi = _window_span(norm, cstart, cend)
     window = norm.compact[lo:hi]
     cache = norm._segments
     tokens = cache.get(window)
     if tokens is None:
-        # HMM off: the question is whether dictionary words cross the hit's
-        # edges; guessing unknown words adds cost, not a better answer.
-        tokens = cache[window] = list(jieba_tokenizer().cut(window, HMM=False))
+        tokens = cache[window] = list(_cut(window))
     return lo, tokens
+
+
+_ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_max_word: int = 0
+
+
+def _no_word_across(text: str, edge: int, lo: int, hi: int) -> bool:
+    """True when no token jieba could make of ``text[lo:hi]`` spans ``edge``.
+
+    jieba (HMM off) cuts a window into dictionary words (of positive
+    frequency), single characters, and runs of single ASCII letters and
+    digits it glues together. If no dictionary word within the window covers
+    both ``text[edge - 1]`` and ``text[edge]``, and the two are not both ASCII
+    letters or digits, every segmentation has a boundary at ``edge``: the
+    answer jieba would give, without running it. Words are looked up as jieba
+    itself does (``get_DAG``): extending from each start while the prefix is
+    in its dictionary.
+    """
+    if edge <= lo or edge >= hi:
+        return True  # window edges are always boundaries
+    if text[edge - 1] in _ASCII_ALNUM and text[edge] in _ASCII_ALNUM:
+        return False
+    freq = jieba_tokenizer().FREQ
+    for j in range(edge - 1, max(lo, edge - _max_word + 1) - 1, -1):
+        # A word from j across the edge has text[j:edge + 1] as a prefix, and
+        # jieba's dictionary holds every prefix of its words: one lookup
+        # rules out most starts.
+        i = edge + 1
+        frag = text[j:i]
+        while i <= hi and frag in freq:
+            if freq[frag]:
+                return False
+            i += 1
+            frag = text[j:i]
+    return True
 
 
 def stands_alone(norm: Normalized, cstart: int, cend: int) -> bool:
     """True when ``compact[cstart:cend]`` is one or more whole words of its sentence."""
+    lo, hi = _window_span(norm, cstart, cend)
+    compact = norm.compact
+    if _no_word_across(compact, cstart, lo, hi) and _no_word_across(compact, cend, lo, hi):
+        # Most hits: no dictionary word reaches across either edge, so any
+        # segmentation has both edges as boundaries; jieba need not run.
+        return True
     lo, tokens = segment_window(norm, cstart, cend)
     bounds = {lo}
     pos = lo

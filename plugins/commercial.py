@@ -26,6 +26,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import ahocorasick_rs
+
 from gateway.blocklists import BlocklistStore, setup_service
 from gateway.hookspecs import hookimpl
 from gateway.model import Draft, Finding, Severity
@@ -58,21 +60,31 @@ MENTION = "mention"  # a price stated as policy, a quoted word: context, never c
 # Patterns over ``Normalized.folded`` (same length as the original text;
 # fillers such as '.' and spaces are NUL there, hence the \x00 in them).
 _N = r"[0-9][0-9\x00,]*"
-# Each pattern comes with the strings one of which it cannot match without:
-# checking those with ``in`` first skips the regex scan on most drafts.
-_PATTERNS: tuple[tuple[str, str, float, tuple[str, ...], re.Pattern[str]], ...] = (
-    ("price", "price", 1.0, ("元", "块钱", "rmb", "¥", "$", "€", "£"),
+_D = "0123456789"
+# Each pattern comes with its needles: strings every match of it contains,
+# each with the characters one of which must precede it ("" = any). Ordinary
+# prose is full of 元, 送 and 折 (元旦, 赠送, 曲折) but rarely of 9元 or 送 after
+# a digit; only the few places where a needle occurs as a pattern needs it
+# are searched (``_all_matches``), because a regex scan of a whole
+# 2,000-character draft costs more than everything else the checker does.
+_PATTERNS: tuple[tuple[str, str, float, tuple[tuple[str, str], ...], re.Pattern[str]], ...] = (
+    ("price", "price", 1.0,
+     (("元", _D + "\x00,"), ("块钱", _D + "\x00,"), ("rmb", _D + "\x00,"), ("¥", ""), ("$", ""), ("€", ""), ("£", "")),
      re.compile(r"[¥$€£]\x00*[0-9]|" + _N + r"\x00*(?:元|块钱|rmb)(?![\u4e00-\u9fff]{0,2}年)")),
-    ("price", "price tag", 1.0, ("价", "售", "只要", "低至"),
+    ("price", "price tag", 1.0,
+     tuple((w, "") for w in ("售价", "价格", "定价", "单价", "仅售", "只要", "低至", "特价")),
      # Not when the number counts something else (低至397套, 只要3人).
      re.compile(r"(?:售价|价格|定价|单价|仅售|只要|低至|特价)[\x00:：]*[0-9](?![0-9.\x00]*(?:套|人|个|家|名|倍|%|次|天))")),
-    ("price", "discount", 1.0, ("折", "半价"),
+    ("price", "discount", 1.0,
+     (("折", _D + "\x00一二三四五六七八九"), ("半价", "")),
      re.compile(r"[0-9](?:\x00?[0-9])?\x00*折(?!扣|磨|腾|叠|服|射|断)|[一二三四五六七八九]折(?!扣|磨|腾|叠|服|射|断)|半价")),
 
     # A salesperson introducing themselves: 我是XX公司的小陈 / 我是XX的李经理
-    ("contact", "sales introduction", 1.0, ("我是",),
+    ("contact", "sales introduction", 1.0,
+     (("我是", ""),),
      re.compile(r"我是[^，。！？\n]{1,16}的(?:小[\u4e00-\u9fff]|[\u4e00-\u9fff](?:经理|老师|总|顾问|专员))")),
-    ("offer", "buy-get", 1.0, ("送", "减"),
+    ("offer", "buy-get", 1.0,
+     (("送", _D + "一二三\x00元"), ("减", _D + "\x00元"), ("返", _D + "\x00元")),
      re.compile(r"买[0-9一二三]+送[0-9一二三]+|满[0-9]+\x00*元?\x00*(?:减|送|返)[0-9]+")),
 )
 # 5555元/平米, 1.2万元/㎡: housing ads (on the original text: '/' and ㎡ are fillers in the folded view).
@@ -111,7 +123,106 @@ _SENTENCE_ENDS = "。！？；!?;\n"
 # “低息”“免抵押”); 《…》 titles likewise.
 QUOTE_REACH = 6
 _OPEN_QUOTES = "“‘「『《\"'"
-_CLOSE_QUOTES = "”’」』》\"'"
+
+
+# A window around a needle reaches REACH characters each side, further over
+# runs of the characters the patterns repeat (digits, fillers, numerals,
+# whitespace), and MARGIN more: every match that contains the needle lies
+# inside it whole, lookaheads included (a test checks this against full scans).
+REACH = 24
+MARGIN = 8
+# All whitespace ``\s`` matches (none of it lies above U+3000).
+_SPACES = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+_RUN_CHARS = frozenset("0123456789\x00,.:：一二三四五六七八九元" + _SPACES)
+# Before 平 in a price per area: '/', 每, or whitespace.
+_AREA_NEEDLES = tuple((unit, "/每" + _SPACES) for unit in ("平", "㎡", "m2"))
+
+
+def _windows(text: str, places: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Merged windows of ``text`` around the needle spans ``places``."""
+    size = len(text)
+    spans: list[tuple[int, int]] = []
+    for start, end in places:
+        lo, hi = max(0, start - REACH), min(size, end + REACH)
+        while lo > 0 and text[lo - 1] in _RUN_CHARS:
+            lo -= 1
+        while hi < size and text[hi] in _RUN_CHARS:
+            hi += 1
+        # MARGIN more each side: the words a run of fillers separates from
+        # the needle (价格：：9, 9    块钱) and the lookaheads after them.
+        spans.append((max(0, lo - MARGIN), min(size, hi + MARGIN)))
+    spans.sort()
+    merged = spans[:1]
+    for lo, hi in spans[1:]:
+        if lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+# All needles of all patterns (and of the price per area) in one automaton:
+# one pass over the text instead of a ``str.find`` per needle.
+_SEARCHES: tuple[tuple[tuple[tuple[str, str], ...], re.Pattern[str]], ...] = tuple(
+    (needles, pattern) for *_, needles, pattern in _PATTERNS
+) + ((_AREA_NEEDLES, _PRICE_PER_AREA),)
+_NEEDLE_KEYS: tuple[str, ...] = tuple(dict.fromkeys(n for needles, _ in _SEARCHES for n, _b in needles))
+_NEEDLE_USES: tuple[tuple[tuple[int, str], ...], ...] = tuple(
+    tuple((i, before) for i, (needles, _) in enumerate(_SEARCHES) for n, before in needles if n == key)
+    for key in _NEEDLE_KEYS
+)
+_NEEDLE_AC = ahocorasick_rs.AhoCorasick(_NEEDLE_KEYS, matchkind=ahocorasick_rs.MatchKind.Standard)
+
+
+def _all_matches(folded: str, original: str) -> list[list[re.Match[str]]]:
+    """Matches of each of ``_SEARCHES``: the patterns on ``folded``, the price per area on ``original``.
+
+    Needles are found in ``folded`` (same length as ``original``); the
+    character before a needle is checked in the text its pattern reads.
+    """
+    places: list[list[tuple[int, int]]] = [[] for _ in _SEARCHES]
+    area = len(_SEARCHES) - 1
+    for index, start, end in _NEEDLE_AC.find_matches_as_indexes(folded, overlapping=True):
+        for i, before in _NEEDLE_USES[index]:
+            text = original if i == area else folded
+            if not before or (start > 0 and text[start - 1] in before):
+                places[i].append((start, end))
+    out: list[list[re.Match[str]]] = []
+    for i, ((_, pattern), spots) in enumerate(zip(_SEARCHES, places)):
+        text = original if i == area else folded
+        out.append([m for lo, hi in _windows(text, spots) for m in pattern.finditer(text, lo, hi)] if spots else [])
+    return out
+
+
+_OPENING = frozenset(_OPEN_QUOTES)
+_CLOSE_ONLY = "”’」』》"
+_OPEN_ONLY = "“‘「『《"
+
+
+def _quoted(text: str, start: int, end: int) -> bool:
+    """True when ``text[start:end]`` lies inside a short quotation (“免抵押”, “快速放款”)."""
+    before = text[max(0, start - QUOTE_REACH):start]
+    if _OPENING.isdisjoint(before):
+        return False  # the common case, decided by one set test
+    opened = max(before.rfind(q) for q in _OPEN_QUOTES)
+    if any(q in before[opened + 1:] for q in _CLOSE_ONLY):
+        return False  # that quotation closed before the word
+    after = text[end:end + QUOTE_REACH]
+    closes = [i for i in (after.find(q) for q in _CLOSE_ONLY + "\"'") if i >= 0]
+    return bool(closes) and not any(q in after[:min(closes)] for q in _OPEN_ONLY)
+
+
+_TAG_AT_START = re.compile(r"\s*【[^】\n]{2,16}】")
+_TAG_AT_END = re.compile(r"【[^】\n]{2,16}】\s*$")
+
+
+def _sender_tag(text: str) -> re.Match[str] | None:
+    """``_SENDER_TAG.search(text)``, looking only where a tag can be: the ends."""
+    m = _TAG_AT_START.match(text)
+    if m:
+        return m
+    tail = len(text.rstrip())
+    return _TAG_AT_END.search(text, max(0, tail - 20))
 
 
 def _sentence(text: str, start: int, end: int) -> str:
@@ -119,17 +230,6 @@ def _sentence(text: str, start: int, end: int) -> str:
     lo = max(text.rfind(c, 0, start) for c in _SENTENCE_ENDS) + 1
     ends = [i for i in (text.find(c, end) for c in _SENTENCE_ENDS) if i >= 0]
     return text[lo:min(ends) if ends else len(text)]
-
-
-def _quoted(text: str, start: int, end: int) -> bool:
-    """True when ``text[start:end]`` lies inside a short quotation (“免抵押”, “快速放款”)."""
-    before = text[max(0, start - QUOTE_REACH):start]
-    opened = max(before.rfind(q) for q in _OPEN_QUOTES)
-    if opened < 0 or any(q in before[opened + 1:] for q in _CLOSE_QUOTES if q not in _OPEN_QUOTES):
-        return False
-    after = text[end:end + QUOTE_REACH]
-    closes = [i for i in (after.find(q) for q in _CLOSE_QUOTES) if i >= 0]
-    return bool(closes) and not any(q in after[:min(closes)] for q in _OPEN_QUOTES if q not in _CLOSE_QUOTES)
 
 
 def _policy_price(folded: str, start: int, end: int) -> bool:
@@ -191,22 +291,15 @@ def score(norm: Normalized, blocklists: BlocklistStore) -> Score:
             add(sig)
 
     # A term inside a longer term that also hit (购买 in 扫码购买) is the
-    # same piece of evidence, not a second one. Spans are indexed by start
-    # so the check looks only at the few starts a containing term can have.
+    # same piece of evidence, not a second one: in order of start (longer
+    # first at one start), a hit ending no later than one before it is inside it.
     hits = blocklists.snapshot.hits(norm, LIST)
-    longest: dict[int, int] = {}
-    for h in hits:
-        if h.end > longest.get(h.start, -1):
-            longest[h.start] = h.end
-    reach = max((h.end - h.start for h in hits), default=0)
-    for hit in sorted(hits, key=lambda h: h.start):
-        if hit.term.term in found:
+    reach = -1
+    for hit in sorted(hits, key=lambda h: (h.start, -h.end)):
+        if hit.end <= reach:
             continue
-        contained = any(
-            longest.get(s, -1) >= hit.end and (s, longest[s]) != (hit.start, hit.end)
-            for s in range(max(0, hit.end - reach), hit.start + 1)
-        )
-        if contained:
+        reach = hit.end
+        if hit.term.term in found:
             continue
         attrs = hit.term.attrs
         kind = attrs.get("signal", "other")
@@ -217,28 +310,26 @@ def score(norm: Normalized, blocklists: BlocklistStore) -> Score:
         else:
             role = CAMPUS if attrs.get("anchor") == "no" else COMMERCE
         add(Signal(kind, hit.term.term, float(attrs.get("weight", 1.0)), hit.start, hit.end, role))
-    for kind, label, weight, needles, pattern in _PATTERNS:
-        if any(n in folded for n in needles):
-            # The first match is the evidence; a price counts as commerce
-            # when any of its matches is offered rather than stated as policy.
-            first: Signal | None = None
-            for m in pattern.finditer(folded):
-                role = _price_role(folded, m.start(), m.end()) if kind == "price" else COMMERCE
-                if first is None:
-                    first = Signal(kind, label, weight, m.start(), m.end(), role)
-                elif role == COMMERCE:
-                    first = Signal(kind, label, weight, first.start, first.end, COMMERCE)
-                if first.role == COMMERCE:
-                    break
-            if first is not None:
-                add_pattern(first)
-    tag = _SENDER_TAG.search(original) if "【" in original else None
+    *pattern_matches, area_matches = _all_matches(folded, original)
+    for (kind, label, weight, _needles, _pattern), matches in zip(_PATTERNS, pattern_matches):
+        # The first match is the evidence; a price counts as commerce when
+        # any of its matches is offered rather than stated as policy.
+        if not matches:
+            continue
+        first = min(matches, key=lambda m: m.start())
+        role = COMMERCE
+        if kind == "price" and not any(
+            _price_role(folded, m.start(), m.end()) == COMMERCE for m in sorted(matches, key=lambda m: m.start())
+        ):
+            role = MENTION
+        add_pattern(Signal(kind, label, weight, first.start(), first.end(), role))
+    tag = _sender_tag(original) if "【" in original else None
     if tag:
         # A sender signing off (…【某某教育】) is how advertisers end a
         # message; campus posts head their titles with 【讲座】.
         signs_off = tag.end() >= len(original.rstrip())
         add(Signal("sponsorship", "sender tag", 1.0, tag.start(), tag.end(), COMMERCE if signs_off else CAMPUS))
-    area = _PRICE_PER_AREA.search(original) if ("平" in original or "㎡" in original) else None
+    area = min(area_matches, key=lambda m: m.start(), default=None)
     if area:
         add_pattern(Signal("price", "price per area", 1.0, area.start(), area.end(),
                            _price_role(folded, area.start(), area.end())))

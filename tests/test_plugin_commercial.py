@@ -243,3 +243,25 @@ def test_a_sender_signing_off_is_commerce_a_title_tag_is_not(checker: commercial
     [open_tag] = [s for s in opening.signals if s.label == "sender tag"]
     [close_tag] = [s for s in closing.signals if s.label == "sender tag"]
     assert (open_tag.role, close_tag.role) == (commercial.CAMPUS, commercial.COMMERCE)
+
+
+def test_patterns_searched_near_their_needles_find_what_a_full_scan_finds() -> None:
+    """The checker runs its regexes only around needles (digits before 元 or 折, 价格, 我是 …);
+    on random text dense in what the patterns read, the first match of each
+    pattern must be the one a scan of the whole text finds."""
+    import random
+
+    rng = random.Random(11)
+    pieces = ["元", "块钱", "rmb", "¥", "$", "5", "12", "\x00", ",", "：", "折", "扣", "半价", "送", "减", "返", "买", "满",
+              "一", "三", "价格", "售价", "只要", "低至", "套", "人", "我是", "公司", "的", "小王", "经理", "年", "。", "，",
+              "平", "/", "每", "㎡", " ", "万", "学费", "字"]
+    for _ in range(2000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 60)))
+        original = text.replace("\x00", "/")  # the price per area reads the original, where fillers stand
+        found = commercial._all_matches(text, original)
+        for (needles, pattern), matches, view in zip(
+            commercial._SEARCHES, found, [text] * len(commercial._PATTERNS) + [original]
+        ):
+            full = pattern.search(view)
+            first = min(matches, key=lambda m: m.start(), default=None)
+            assert (full.span() if full else None) == (first.span() if first else None), (view, pattern.pattern)

@@ -343,9 +343,48 @@ def test_repeated_terms_are_reported_a_bounded_number_of_times_and_segmented_onc
     matcher = TermMatcher([term("绝密", policy="boundary"), term("注意保密")])
     norm = normalize("请拒绝密码。" * 5000 + "此件绝密。" * 100 + "注意保密。" * 100)
     hits = matcher.find(norm)
-    # 5,000 decoys in one repeated sentence: one segmentation, and they hide nothing.
-    assert len(norm._segments) == 2
+    # 5,000 decoys in one repeated sentence: one segmentation, and they hide
+    # nothing; the real hits (此件绝密) need none: no word reaches across them.
+    assert list(norm._segments) == ["请拒绝密码"]
     names = [h.term.term for h in hits]
     assert names.count("绝密") == MAX_HITS_PER_TERM
     assert names.count("注意保密") == MAX_HITS_PER_TERM
     assert all(norm.compact[h.cstart - 2:h.cstart] == "此件" for h in hits if h.term.term == "绝密")
+
+
+def test_the_boundary_shortcut_agrees_with_jieba() -> None:
+    """``stands_alone`` skips jieba when no dictionary word crosses a hit's edges;
+    on random text of dictionary words, ASCII and punctuation it must say what
+    segmenting the window says."""
+    import random
+
+    from gateway.text import _no_word_across, _window_span, clear_caches
+
+    rng = random.Random(7)
+    freq = jieba_tokenizer().FREQ
+    words = [w for w, f in freq.items() if f > 0 and 1 <= len(w) <= 4]
+    extra = ["ab", "x", "7", "2026", "，", "。", "pku"]
+    shortcut = checked = 0
+    for _ in range(300):
+        text = "".join(rng.choice(words) if rng.random() < 0.9 else rng.choice(extra) for _ in range(40))
+        norm = normalize(text)
+        compact = norm.compact
+        for _ in range(10):
+            cs = rng.randrange(0, len(compact) - 1)
+            ce = min(len(compact), cs + rng.randint(1, 4))
+            lo, hi = _window_span(norm, cs, ce)
+            lo, tokens = segment_window(norm, cs, ce)
+            bounds = {lo}
+            pos = lo
+            for token in tokens:
+                pos += len(token)
+                bounds.add(pos)
+            truth = cs in bounds and ce in bounds
+            if _no_word_across(compact, cs, lo, hi) and _no_word_across(compact, ce, lo, hi):
+                shortcut += 1
+                assert truth, (compact[lo:hi], cs - lo, ce - lo, tokens)
+            assert stands_alone(norm, cs, ce) is truth
+            checked += 1
+    clear_caches()
+    # The shortcut must actually be taken often enough to matter, and not always.
+    assert 0.1 * checked < shortcut < checked
