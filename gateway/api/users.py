@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from aiohttp import web
@@ -34,12 +35,7 @@ async def list_users(request: web.Request) -> web.Response:
 async def me(request: web.Request) -> web.Response:
     user = caller(request)
     store = gateway_of(request).store
-    rows = await store.call(
-        store.query,
-        "SELECT id, operators, responsible FROM accounts ORDER BY id",
-    )
-    import json
-
+    rows = await store.call(store.query, "SELECT id, operators, responsible FROM accounts ORDER BY id")
     roles = []
     for r in rows:
         if r["responsible"] == user.id:
