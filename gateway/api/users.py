@@ -8,7 +8,15 @@ import sqlite3
 from aiohttp import web
 
 from gateway import auth
-from gateway.api.common import ApiError, caller, gateway_of, json_response, read_json, require_admin, route
+from gateway.api.common import (
+    ApiError,
+    caller,
+    gateway_of,
+    json_response,
+    read_json,
+    require_admin,
+    route,
+)
 from gateway.schemas import UserIn
 
 
