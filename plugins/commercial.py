@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import ahocorasick_rs
 
@@ -239,8 +239,9 @@ def _policy_price(folded: str, start: int, end: int) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class Signal:
+class Signal(NamedTuple):
+    """One piece of evidence (a named tuple: a draft has many, and it is cheaper to build)."""
+
     kind: str
     label: str
     weight: float

@@ -11,6 +11,7 @@ numbers (validated by their check digit; ``block``) and mobile phone numbers
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from gateway.blocklists import BlocklistStore, setup_service
@@ -30,6 +31,13 @@ _MARKING_PERIOD = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
+def _message(term: str) -> str:
+    # A draft repeats its terms (and 10,000-term lists repeat across drafts):
+    # the message of a term is built once.
+    return f"{term!r}: classified or internal-only material must not be published (art. 12)"
+
+
 class ConfidentialityChecker:
     name = NAME
     version = "1.0"
@@ -46,12 +54,11 @@ class ConfidentialityChecker:
         norm = normalize(text)
         findings: list[Finding] = []
         for hit in self.blocklists.snapshot.hits(norm, LIST):
-            rule = hit.term.attrs.get("rule", "secrecy_term")
+            term = hit.term
             findings.append(
                 Finding.text_match(
-                    NAME, rule, hit.severity,
-                    f"{hit.term.term!r}: classified or internal-only material must not be published (art. 12)",
-                    term=hit.term.term, start=hit.start, end=hit.end, text=text,
+                    NAME, term.attrs.get("rule", "secrecy_term"), hit.severity, _message(term.term),
+                    term=term.term, start=hit.start, end=hit.end, text=text,
                 )
             )
         if "★" in norm.compact or "☆" in norm.compact:
