@@ -15,15 +15,17 @@ What it measures, in one process pinned to one CPU:
   scanning the same raw texts (``list(automaton.iter(text))``), the floor
   the issue names; and ``ahocorasick_rs`` doing the same, the faster floor
   (the gateway's own matcher uses it).
-- **jieba filter**: the cost of one word-boundary check (segmenting the
-  sentence window around a hit), per hit.
+- **jieba filter**: the cost of one word-boundary check per hit (deciding
+  from the dictionary that no word crosses the hit's edges, or else
+  segmenting the sentence window around it), and what one segmentation costs.
 
 The drafts are built from jieba's own dictionary (words drawn by frequency,
 punctuated into sentences, with Latin words, spaces, dashes and full-width
 forms as real posts have them) with a secrecy notice, a price, a phone
 number and an embargoed topic mixed in, so every checker has real work. Each text
-is distinct and there are more of them than any cache holds, so no result
-is reused across drafts. Only installed packages are needed.
+is distinct, and the gateway's caches (normalisations, the segmentation LRU)
+are emptied before every pass over them, so no result is reused across
+drafts. Only installed packages are needed.
 """
 
 from __future__ import annotations
