@@ -41,6 +41,7 @@ from gateway.image_registry import DEFAULT_THRESHOLDS
 from gateway.images import (
     _DCT8,
     CROP_VARIANTS,
+    INNER_BOXES,
     THUMB,
     FrameHashes,
     inspect_image,
@@ -66,9 +67,11 @@ def hashing(photos: dict[str, Image.Image], seconds: float) -> None:
         "4032x3024 (12 MP) JPEG q90": encode(base.resize((4032, 3024), Image.Resampling.LANCZOS), "JPEG", quality=90),
     }
 
+    per_image = sum(len(f.phash) + len(f.dhash) for f in inspect_image(cases[next(iter(cases))], cache=False).hashes)
+
     def checker(data: bytes) -> None:
         info = inspect_image(data, cache=False)
-        assert sum(len(f.phash) + len(f.dhash) for f in info.hashes) == 20
+        assert sum(len(f.phash) + len(f.dhash) for f in info.hashes) == per_image
 
     def reference(data: bytes) -> None:
         imagehash.phash(Image.open(io.BytesIO(data)))
@@ -78,7 +81,8 @@ def hashing(photos: dict[str, Image.Image], seconds: float) -> None:
         ours, _ = rate(checker, data, seconds)
         theirs, _ = rate(reference, data, seconds)
         print(f"{name:28s} {len(data):9d} {ours:10.1f} {theirs:10.1f} {ours / theirs:7.1f}x")
-    print("checker = 20 hashes per image (pHash+dHash x 8 orientations, + bottom-strip pair); imagehash = 1 pHash\n")
+    print(f"checker = {per_image} hashes per image (pHash+dHash: 8 orientations, bottom-strip pair, "
+          f"{len(INNER_BOXES)} inner crops); imagehash = 1 pHash\n")
 
 
 # -- hash populations ----------------------------------------------------------------
@@ -128,10 +132,10 @@ def population(kind: str, n: int, pool: np.ndarray, rng: np.random.Generator) ->
 # -- lookup --------------------------------------------------------------------------
 
 
-def scan_match(keys: np.ndarray, queries: np.ndarray, radius: int) -> int:
+def scan_match(keys: np.ndarray, queries: np.ndarray, radii: np.ndarray) -> int:
     found = 0
-    for q in queries:
-        found += int(np.count_nonzero(np.bitwise_count(keys ^ q) <= radius))
+    for q, r in zip(queries, radii):
+        found += int(np.count_nonzero(np.bitwise_count(keys ^ q) <= r))
     return found
 
 
@@ -171,53 +175,65 @@ def lookup(photos: dict[str, bytes], sizes: list[int], budget: float, rng: np.ra
             # the real photos are registered among them (their actual variant
             # hashes), so every query has its true match to find
             keys[: len(registered)] = registered
+            codes = (np.arange(entries) % variants).astype(np.int8)
+            # The matcher over these keys, filled the way ImageMatcher.build
+            # lays out its columns (without a Python loop over millions of rows).
+            matcher = ImageMatcher(radius)
+            matcher._variant_names = list(CROP_VARIANTS)
+            matcher._variant_code = {name: i for i, name in enumerate(CROP_VARIANTS)}
             tracemalloc.start()
             t0 = time.perf_counter()
             index = HammingIndex.build(keys, radius)
+            matcher.index = index
+            matcher._build_subsets(keys, codes)  # side indexes: full entries, crop_all entries
             build = time.perf_counter() - t0
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
-            # The matcher over the same index, filled the way ImageMatcher.build
-            # lays out its columns (without a Python loop over 8 M rows).
-            matcher = ImageMatcher(radius)
-            matcher.index = index
             matcher._slot_id = _LazyIds()
             matcher._slot_group = _Column(np.int8, np.zeros(n, dtype=np.int8))
             matcher._entry_slot = _Column(np.int32, np.arange(entries, dtype=np.int32) // variants)
-            matcher._entry_variant = _Column(np.int8, (np.arange(entries) % variants).astype(np.int8))
+            matcher._entry_variant = _Column(np.int8, codes)
             matcher._dhash = _Column(np.uint64, np.zeros(entries, dtype=np.uint64))
-            matcher._variant_names = list(CROP_VARIANTS)
+            side_keys = {variant: keys[sub.entry.view] for variant, sub in matcher.subsets.items()}
             qarrays = [np.array([p for f in q for p in f.phash], dtype=np.uint64) for q in queries]
+            # each query hash at the radius the matcher searches it with (inner crops: INNER_RADIUS),
+            # among the stored variant it is searched against (None: all of them)
+            qradii = [np.array([min(f.radius or radius, radius) for f in q for _ in f.phash]) for q in queries]
+            qagainst = [np.array([f.against or "" for f in q for _ in f.phash]) for q in queries]
             idx_t, match_t, scan_t = [], [], []
             found = 0
             deadline = time.perf_counter() + budget
             # Separate passes: a query's buckets were last touched ~100 queries
             # (hundreds of MB) earlier, so each timing is a cold-cache lookup.
-            for qa in qarrays:
+            for qa, qr, ql in zip(qarrays, qradii, qagainst):
                 t0 = time.perf_counter()
-                index.search(qa)
+                matcher.search(qa, qr, [v or None for v in ql.tolist()])
                 idx_t.append(time.perf_counter() - t0)
             for i, q in enumerate(queries):
                 t0 = time.perf_counter()
                 ids = {m.image_id for m in matcher.match(q, Thresholds(limit.phash, 64))}
                 match_t.append(time.perf_counter() - t0)
                 found += truth[i] in ids
-            for i, qa in enumerate(qarrays):
-                if i >= 10 and time.perf_counter() > deadline:
+            for i, (qa, qr, ql) in enumerate(zip(qarrays, qradii, qagainst)):
+                if i >= 3 and time.perf_counter() > deadline:
                     break
                 t0 = time.perf_counter()
-                scan_match(keys, qa, radius)
+                for variant in set(ql.tolist()):
+                    chosen = ql == variant
+                    scan_match(side_keys.get(variant, keys), qa[chosen], qr[chosen])
                 scan_t.append(time.perf_counter() - t0)
             i50, i99 = percentiles(idx_t)
             m50, _ = percentiles(match_t)
             s50, s99 = percentiles(scan_t)
-            print(f"{kind:10s} {n:9d} {entries:9d} {index.chunks:6d} {build:8.2f} {index.nbytes() / 2**20:9.1f} "
+            index_mb = (index.nbytes() + sum(sub.index.nbytes() for sub in matcher.subsets.values())) / 2**20
+            print(f"{kind:10s} {n:9d} {entries:9d} {index.chunks:6d} {build:8.2f} {index_mb:9.1f} "
                   f"{i50:9.3f} {i99:7.3f} {m50:9.3f} {s50:9.3f} {s99:7.3f} {s50 / i50:7.1f}x"
                   f"   (build peak {peak / 2**20:.0f} MB; scan over {len(scan_t)} queries; "
                   f"true photo found by pHash for {found}/{len(queries)})", flush=True)
             del index, matcher, keys
-    print("index = HammingIndex.search of all query hashes; match = ImageMatcher.match (search + dHash check + "
-          "best per image); scan = np.bitwise_count over every stored hash, per query hash")
+    print("index = ImageMatcher.search of all query hashes (upright: every stored variant; turned: the full "
+          "side index; inner crops: the crop_all side index); match = ImageMatcher.match (search + dHash check + "
+          "best per image); scan = np.bitwise_count over the same stored hashes, per query hash")
 
 
 class _LazyIds:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from typing import TYPE_CHECKING
 
@@ -287,12 +287,22 @@ class HammingIndex:
 
     # -- searching -------------------------------------------------------------
 
-    def search(self, queries: np.ndarray | list[int], radius: int | None = None) -> list[Hit]:
-        """Every live entry within ``radius`` (default: the index's) of each query key."""
-        r = self.radius if radius is None else radius
-        if r > self.radius:
-            raise ValueError(f"radius {r} exceeds the index radius {self.radius}")
+    def search(
+        self, queries: np.ndarray | list[int], radius: int | None = None, radii: np.ndarray | list[int] | None = None
+    ) -> list[Hit]:
+        """Every live entry within ``radius`` (default: the index's) of each query key.
+
+        ``radii`` gives each query its own radius instead (none above the
+        index's): a query of radius r probes only chunk values within
+        ``r // chunks`` bits, so a batch of small-radius queries is cheap.
+        """
         q = np.asarray(queries, dtype=np.uint64).reshape(-1)
+        r = self.radius if radius is None else radius
+        per = np.full(len(q), r, dtype=np.int64) if radii is None else np.asarray(radii, dtype=np.int64).reshape(-1)
+        if len(per) != len(q):
+            raise ValueError("radii must give one radius per query")
+        if len(per) and int(per.max()) > self.radius:
+            raise ValueError(f"radius {int(per.max())} exceeds the index radius {self.radius}")
         with self._lock:
             keys, alive, indexed, tables = self._keys, self._alive, self._indexed, self._tables
         if len(q) == 0 or len(keys) == 0:
@@ -300,30 +310,20 @@ class HammingIndex:
         hit_q, hit_entry, hit_dist = [], [], []
         if tables.specs:
             dealt = permute_bits(q, tables.permutation)
-            q_signed = dealt.view(np.int64)
-            # Every probe of every chunk table for every query, in one array.
-            probes = np.concatenate(
-                [((((q_signed >> shift) & ((1 << width) - 1))[:, None] ^ masks[None, :]) + base)
-                 for (shift, width, base), masks in zip(tables.specs, tables.masks)],
-                axis=1,
-            )
-            per_query = probes.shape[1]
-            flat = probes.ravel()
-            starts = tables.offsets[flat]
-            lengths = tables.offsets[flat + 1] - starts
-            nonzero = np.flatnonzero(lengths)
-            if len(nonzero):
-                starts, lengths = starts[nonzero], lengths[nonzero]
-                positions, qid = _expand_runs(starts, lengths, nonzero // per_query)
-                dist = np.bitwise_count(tables.sorted_keys[positions] ^ dealt[qid])
-                keep = np.flatnonzero(dist <= r)
-                hit_q.append(qid[keep])
-                hit_entry.append(tables.order[positions[keep]].astype(np.int64))
-                hit_dist.append(dist[keep])
+            m = len(tables.specs)
+            # One vectorised pass per probe depth (r // m), usually one or two.
+            for sub in np.unique(per // m).tolist():
+                members = np.flatnonzero(per // m == sub)
+                found = _probe(tables, dealt[members], int(sub), per[members])
+                if found is not None:
+                    qid, entry, dist = found
+                    hit_q.append(members[qid])
+                    hit_entry.append(entry)
+                    hit_dist.append(dist)
         if indexed < len(keys):  # the unindexed tail: a linear scan, kept small
             tail = keys[indexed:]
             dist = np.bitwise_count(tail[None, :] ^ q[:, None])
-            qi, ti = np.nonzero(dist <= r)
+            qi, ti = np.nonzero(dist <= per[:, None])
             hit_q.append(qi)
             hit_entry.append(ti.astype(np.int64) + indexed)
             hit_dist.append(dist[qi, ti])
@@ -338,6 +338,40 @@ class HammingIndex:
         unique, first = np.unique(combined, return_index=True)
         dists = dist[live][first]
         return [Hit(int(c >> 40), int(c & ((1 << 40) - 1)), int(d)) for c, d in zip(unique.tolist(), dists.tolist())]
+
+
+def _probe(
+    tables: _Tables, dealt: np.ndarray, sub: int, radii: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Entries within ``radii`` of dealt queries whose chunks are probed to ``sub`` bits.
+
+    Masks are sorted by weight, so probing to ``sub`` bits is a prefix of
+    each chunk's masks. Returns (query position, entry, distance) or None.
+    """
+    q_signed = dealt.view(np.int64)
+    # Every probe of every chunk table for every query, in one array.
+    probes = np.concatenate(
+        [((((q_signed >> shift) & ((1 << width) - 1))[:, None] ^ masks[None, : _masks_within(width, sub)]) + base)
+         for (shift, width, base), masks in zip(tables.specs, tables.masks)],
+        axis=1,
+    )
+    per_query = probes.shape[1]
+    flat = probes.ravel()
+    starts = tables.offsets[flat]
+    lengths = tables.offsets[flat + 1] - starts
+    nonzero = np.flatnonzero(lengths)
+    if not len(nonzero):
+        return None
+    starts, lengths = starts[nonzero], lengths[nonzero]
+    positions, qid = _expand_runs(starts, lengths, nonzero // per_query)
+    dist = np.bitwise_count(tables.sorted_keys[positions] ^ dealt[qid])
+    keep = np.flatnonzero(dist <= radii[qid])
+    return qid[keep], tables.order[positions[keep]].astype(np.int64), dist[keep]
+
+
+def _masks_within(width: int, sub: int) -> int:
+    """How many of a chunk's weight-sorted masks have weight at most ``sub``."""
+    return sum(math.comb(width, k) for k in range(sub + 1))
 
 
 def _expand_runs(starts: np.ndarray, lengths: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -417,6 +451,15 @@ class _Column:
         self.view = self._buffer[:end]
 
 
+@dataclass
+class _Subset:
+    """A side index over the entries of one stored variant."""
+
+    index: HammingIndex
+    entry: _Column = field(default_factory=lambda: _Column(np.int64))  # side entry -> entry in the main index
+    of: dict[str, int] = field(default_factory=dict)  # image id -> its side entry
+
+
 class ImageMatcher:
     """Stored variant hashes of registered images, searchable by Hamming distance.
 
@@ -424,12 +467,20 @@ class ImageMatcher:
     and only confirms candidates, so the index radius is the largest pHash
     threshold of any group. Each image belongs to a group (the registry uses
     its status) that picks its thresholds. Per entry only NumPy columns are
-    kept (image slot, variant code, dHash): a million images are eight million
+    kept (image slot, variant code, dHash): a million images are millions of
     entries, too many for Python objects each.
+
+    Query hashes that name the one stored variant they are meant for
+    (``FrameHashes.against``: a draft's inner crops are aligned with
+    ``crop_all``; its turned and mirrored copies are compared with ``full``)
+    are searched in a side index holding only that variant's entries: they
+    then meet one stored key per registered image instead of all of them, a
+    fraction of the candidates to verify.
     """
 
-    def __init__(self, radius: int) -> None:
+    def __init__(self, radius: int, subsets: tuple[str, ...] = ("full", "crop_all")) -> None:
         self.index = HammingIndex(radius)
+        self.subsets = {variant: _Subset(HammingIndex(radius)) for variant in subsets}
         self._lock = threading.RLock()
         self._slot_id: list[str | None] = []  # slot -> image id (None once removed)
         self._slot_group = _Column(np.int8)
@@ -468,11 +519,23 @@ class ImageMatcher:
                 slots.append(slot)
                 codes.append(matcher._code(variant))
         matcher._slot_group = _Column(np.int8, [(groups or {}).get(i, 0) for i in by_image])
-        matcher.index = HammingIndex.build(np.array(ph, dtype=np.uint64), radius)
+        keys = np.array(ph, dtype=np.uint64)
+        matcher.index = HammingIndex.build(keys, radius)
         matcher._entry_slot = _Column(np.int32, slots)
         matcher._entry_variant = _Column(np.int8, codes)
         matcher._dhash = _Column(np.uint64, dh)
+        matcher._build_subsets(keys, np.asarray(codes, dtype=np.int8))
+        for subset in matcher.subsets.values():
+            slots_of = matcher._entry_slot.view[subset.entry.view]
+            subset.of = {matcher._slot_id[s] or "": i for i, s in enumerate(slots_of.tolist())}
         return matcher
+
+    def _build_subsets(self, keys: np.ndarray, codes: np.ndarray) -> None:
+        """The side indexes over entries already in ``index`` (startup, benchmarks)."""
+        for variant, subset in self.subsets.items():
+            entries = np.flatnonzero(codes == self._code(variant))
+            subset.index = HammingIndex.build(keys[entries], self.index.radius)
+            subset.entry = _Column(np.int64, entries)
 
     def add(self, image_id: str, hashes: list[tuple[str, int, int]], group: int = 0) -> None:
         """Add one image's ``(variant, phash, dhash)`` hashes."""
@@ -487,6 +550,12 @@ class ImageMatcher:
             self._entry_variant.extend([self._code(v) for v, _, _ in hashes])
             self._dhash.extend([d for _, _, d in hashes])
             self._span[image_id] = (slot, int(entries[0]) if len(entries) else 0, len(hashes))
+            for entry, (variant, p, _) in zip(entries.tolist(), hashes):
+                subset = self.subsets.get(variant)
+                if subset is not None:
+                    (position,) = subset.index.add([p]).tolist()
+                    subset.entry.extend([entry])
+                    subset.of[image_id] = position
 
     def remove(self, image_id: str) -> bool:
         with self._lock:
@@ -495,6 +564,10 @@ class ImageMatcher:
                 return False
             slot, first, count = span
             self.index.remove(np.arange(first, first + count))
+            for subset in self.subsets.values():
+                position = subset.of.pop(image_id, None)
+                if position is not None:
+                    subset.index.remove([position])
             self._slot_id[slot] = None
             return True
 
@@ -509,6 +582,36 @@ class ImageMatcher:
     def entries(self) -> int:
         return len(self.index)
 
+    def search(self, queries: np.ndarray, radii: np.ndarray, against: Sequence[str | None]) -> list[Hit]:
+        """Index hits of query pHashes, each within its radius, among the variant it is ``against`` (None: all).
+
+        Hits carry entry numbers of the main index either way.
+        """
+        hits: list[Hit] = []
+        targets = np.array([a or "" for a in against])
+        for variant in sorted(set(targets.tolist())):
+            members = np.flatnonzero(targets == variant)
+            subset = self.subsets.get(variant)
+            if subset is None:  # every stored variant
+                hits += [Hit(int(members[h.query]), h.entry, h.distance)
+                         for h in self.index.search(queries[members], radii=radii[members])]
+                continue
+            # Neighbouring inner crops often hash alike: search each distinct
+            # hash once (at the widest radius asked), then credit every query that had it.
+            distinct, inverse = np.unique(queries[members], return_inverse=True)
+            inverse = inverse.reshape(-1)
+            widest = np.zeros(len(distinct), dtype=np.int64)
+            np.maximum.at(widest, inverse, radii[members])
+            found = subset.index.search(distinct, radii=widest)
+            if found:
+                sharers: dict[int, list[int]] = {}
+                for position, d in enumerate(inverse.tolist()):
+                    sharers.setdefault(d, []).append(int(members[position]))
+                entry_of = subset.entry.view
+                hits += [Hit(query, int(entry_of[h.entry]), h.distance)
+                         for h in found for query in sharers[h.query] if h.distance <= radii[query]]
+        return hits
+
     def match(
         self,
         frames: Iterable[FrameHashes],
@@ -518,16 +621,25 @@ class ImageMatcher:
 
         ``thresholds`` is one ``Thresholds`` for every image, or one per group.
         """
-        queries_p, queries_d, origin = [], [], []
+        queries_p: list[int] = []
+        queries_d: list[int] = []
+        caps: list[int] = []
+        against: list[str | None] = []
+        origin: list[tuple[int, str, str]] = []
         for fh in frames:
+            cap = self.index.radius if fh.radius is None else min(fh.radius, self.index.radius)
+            # A variant without a side index (an older matcher) means every stored variant.
+            target = fh.against if fh.against in self.subsets else None
             for name, p, d in zip(fh.orientations, fh.phash, fh.dhash):
                 queries_p.append(p)
                 queries_d.append(d)
+                caps.append(cap)
+                against.append(target)
                 origin.append((fh.frame, fh.crop, name))
         if not queries_p:
             return []
         with self._lock:
-            hits = self.index.search(np.array(queries_p, dtype=np.uint64))
+            hits = self.search(np.array(queries_p, dtype=np.uint64), np.array(caps), against)
             slot_of, variant_of = self._entry_slot.view, self._entry_variant.view
             dhash, group_of, slot_id = self._dhash.view, self._slot_group.view, self._slot_id
             best: dict[str, Match] = {}
@@ -537,7 +649,7 @@ class ImageMatcher:
                 if image_id is None:
                     continue
                 limit = thresholds if isinstance(thresholds, Thresholds) else thresholds[int(group_of[slot])]
-                if hit.distance > limit.phash:
+                if hit.distance > limit.phash or hit.distance > caps[hit.query]:
                     continue
                 d = (int(dhash[hit.entry]) ^ queries_d[hit.query]).bit_count()
                 if hit.distance + d > limit.combined:

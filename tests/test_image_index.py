@@ -52,6 +52,25 @@ def test_search_equals_linear_scan(n: int, radius: int, chunks: int | None) -> N
     assert len(want) >= 40  # the planted queries all hit
 
 
+@pytest.mark.parametrize("chunks", [3, 4])
+def test_per_query_radii_equal_a_scan_at_each_radius(chunks: int) -> None:
+    rng = np.random.default_rng(17 + chunks)
+    keys = random_keys(rng, 20_000)
+    index = HammingIndex.build(keys, 8, chunks=chunks)
+    index.add(random_keys(rng, 300))  # and the unindexed tail honours them too
+    everything = np.concatenate([keys, index._keys[len(keys):]])
+    queries = planted(rng, everything, 60, 8)
+    radii = [8 if i % 3 == 0 else (5 if i % 3 == 1 else 2) for i in range(len(queries))]
+    got = as_set(index.search(queries, radii=radii))
+    want = set()
+    for i, (q, r) in enumerate(zip(queries, radii)):
+        want |= {(i, h.entry, h.distance) for h in scan(everything, np.array([q], dtype=np.uint64), r)}
+    assert got == want
+    assert any(d > 5 for _, _, d in got) and any(d <= 2 for _, _, d in got)  # every depth was exercised
+    with pytest.raises(ValueError):
+        index.search(queries[:2], radii=[9, 1])
+
+
 def test_smaller_query_radius() -> None:
     rng = np.random.default_rng(3)
     keys = random_keys(rng, 5_000)
@@ -140,3 +159,27 @@ def test_bits_are_dealt_round_robin_and_distances_kept() -> None:
     a, b = random_keys(rng, 1000), random_keys(rng, 1000)
     t = interleave_tables(3)
     assert np.array_equal(np.bitwise_count(a ^ b), np.bitwise_count(permute_bits(a, t) ^ permute_bits(b, t)))
+
+
+def test_aligned_queries_meet_only_the_aligned_variant() -> None:
+    key, other = 0x0123_4567_89AB_CDEF, 0x0F0F_0F0F_0F0F_0F0F
+    near = key ^ 0b111  # 3 bits away
+    rows = [("a", "full", other, 0), ("a", "crop_all", key, 0), ("b", "full", key, 0), ("c", "crop_all", ~key & (2**64 - 1), 0)]
+    inner = [FrameHashes(0, (near,), (0,), "inner", ("identity",), radius=5, against="crop_all")]
+    tight = [FrameHashes(0, (key ^ 0b111111,), (0,), "inner", ("identity",), radius=5, against="crop_all")]  # 6 bits
+    plain = [FrameHashes(0, (near,), (0,), "full", ("identity",))]
+    built = ImageMatcher.build(8, rows)
+    grown = ImageMatcher(8)
+    for image_id in ("a", "b", "c"):
+        grown.add(image_id, [(v, p, d) for i, v, p, d in rows if i == image_id])
+    for m in (built, grown):
+        # b's full hash equals a's crop_all, but an aligned query only meets crop_all entries
+        assert [(x.image_id, x.variant, x.query_crop, x.phash_distance) for x in m.match(inner, Thresholds(8, 64))] == [
+            ("a", "crop_all", "inner", 3)
+        ]
+        assert m.match(tight, Thresholds(8, 64)) == []  # within the status threshold, beyond the query's radius
+        assert {x.image_id for x in m.match(plain, Thresholds(8, 64))} == {"a", "b"}
+        assert m.remove("a")
+        assert m.match(inner, Thresholds(8, 64)) == []
+        m.add("a", [("crop_all", key, 0)])  # re-registered: found again, through its new aligned entry
+        assert [x.image_id for x in m.match(inner, Thresholds(8, 64))] == ["a"]
