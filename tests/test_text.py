@@ -388,3 +388,20 @@ def test_the_boundary_shortcut_agrees_with_jieba() -> None:
     clear_caches()
     # The shortcut must actually be taken often enough to matter, and not always.
     assert 0.1 * checked < shortcut < checked
+
+
+def test_our_segmentation_is_jiebas() -> None:
+    """``_jieba_cut`` re-implements ``jieba.cut(HMM=False)`` for speed: same tokens on random text."""
+    import random
+
+    from gateway.text import _jieba_cut
+
+    rng = random.Random(3)
+    tokenizer = jieba_tokenizer()
+    words = [w for w, f in tokenizer.FREQ.items() if f > 0 and len(w) <= 4]
+    extra = ["ab", "x", "7", "2026", "，", "。", "pku", " ", "\n", "a b", "C++", "1.5", "%", "—", "·", "Ｔ恤", "\u00a0"]
+    for _ in range(3000):
+        text = "".join(rng.choice(words) if rng.random() < 0.8 else rng.choice(extra) for _ in range(rng.randint(1, 14)))
+        if rng.random() < 0.3:  # character soup: words jieba does not know
+            text = "".join(rng.choice(text + "的了是") for _ in range(len(text)))
+        assert list(_jieba_cut(text)) == list(tokenizer.cut(text, HMM=False)), text
