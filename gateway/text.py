@@ -622,11 +622,12 @@ def _no_word_across(text: str, edge: int, lo: int, hi: int) -> bool:
     if text[edge - 1] in _ASCII_ALNUM and text[edge] in _ASCII_ALNUM:
         return False
     freq = jieba_tokenizer().FREQ
-    for j in range(edge - 1, max(lo, edge - _max_word + 1) - 1, -1):
-        # A word from j across the edge has text[j:edge + 1] as a prefix, and
-        # jieba's dictionary holds every prefix of its words: one lookup
-        # rules out most starts.
-        i = edge + 1
+    past = edge + 1
+    # A word from j across the edge has text[j:edge + 1] as a prefix, and
+    # jieba's dictionary holds every prefix of its words: one lookup per
+    # start rules out most of them.
+    for j in [j for j in range(max(lo, edge - _max_word + 1), edge) if text[j:past] in freq]:
+        i = past
         frag = text[j:i]
         while i <= hi and frag in freq:
             if freq[frag]:
