@@ -265,3 +265,15 @@ def test_patterns_searched_near_their_needles_find_what_a_full_scan_finds() -> N
             full = pattern.search(view)
             first = min(matches, key=lambda m: m.start(), default=None)
             assert (full.span() if full else None) == (first.span() if first else None), (view, pattern.pattern)
+
+
+def test_the_sender_tag_is_looked_for_only_at_the_ends_with_the_same_result() -> None:
+    import random
+
+    rng = random.Random(5)
+    pieces = ["【", "】", "某某教育", "学术讲座", "\n", " ", "正文内容", "。", "a"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        full = commercial._SENDER_TAG.search(text)
+        fast = commercial._sender_tag(text)
+        assert (full.span() if full else None) == (fast.span() if fast else None), repr(text)
