@@ -44,7 +44,9 @@ class ImageReuseChecker:
             return findings
         for image in draft.images:
             try:
-                info = inspect_image(image.data, max_bytes=self.registry.max_bytes, max_pixels=self.registry.max_pixels)
+                # The draft already carries the bytes' SHA-256 (the cache key): not hashed twice.
+                info = inspect_image(image.data, max_bytes=self.registry.max_bytes, max_pixels=self.registry.max_pixels,
+                                     sha256=image.sha256)
             except ImageError:
                 # The workflow refuses such images before screening; one that
                 # slips through (different limits) must still not pass unseen.
