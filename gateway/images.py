@@ -30,7 +30,7 @@ from functools import lru_cache
 from itertools import product
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 # Formats a post may carry. TIFF and the exotic decoders are left out on
 # purpose: every extra decoder is attack surface on untrusted bytes.
@@ -218,8 +218,8 @@ def iter_thumbnails(
             # Draft mode: libjpeg scales in the DCT domain (down to 1/8) and
             # emits luminance only; the work array needs no more than that.
             im.draft("L", (THUMB * 2, THUMB * 2))
-        # One decoder call for the whole stream instead of 64 KiB slices.
-        im.decodermaxblock = max(im.decodermaxblock, len(data))
+        if isinstance(im, ImageFile.ImageFile):  # one decoder call for the whole stream, not 64 KiB slices
+            im.decodermaxblock = max(im.decodermaxblock, len(data))
         for index in _sample_indices(frames, width * height, frame_pixel_budget, sample_frames):
             if index:
                 im.seek(index)
