@@ -18,9 +18,10 @@ from typing import Any
 
 from gateway import audit
 from gateway.accounts import get_account
-from gateway.errors import conflict, forbidden, invalid, not_found
 from gateway.auth import User, is_operator
 from gateway.drafts import draft_json, get_draft_row, load_content, load_draft
+from gateway.errors import conflict, forbidden, invalid, not_found
+from gateway.images import ImageError, inspect_image
 from gateway.model import Account, Content, Draft, DraftStatus, ImageInput, Verdict
 from gateway.plugins import call_hook_collect
 from gateway.schemas import ContentIn, DecisionIn, DraftIn
@@ -57,14 +58,13 @@ async def validate_images(gateway: Gateway, content: Content) -> None:
     """Every image must decode safely before any checker sees it: 422 naming the image otherwise."""
     if not content.images:
         return
-    from gateway.images import ImageError, inspect_image
-
     settings = gateway.plugin_settings("images")
     max_bytes = int(settings.get("max_bytes", 20 * 1024 * 1024))
     max_pixels = int(settings.get("max_pixels", 64_000_000))
     for image in content.images:
         try:
-            await gateway.run_cpu(inspect_image, image.data, max_bytes=max_bytes, max_pixels=max_pixels)
+            # The digest travels with the image so the hashes cached here serve the checker too.
+            await gateway.run_cpu(lambda i=image: inspect_image(i.data, max_bytes=max_bytes, max_pixels=max_pixels, sha256=i.sha256))
         except ImageError as e:
             raise invalid(f"images[{image.index}]", f"{image.name!r}: {e}", code="invalid_image") from None
 
