@@ -11,7 +11,6 @@ import csv
 import io
 import json
 from html.parser import HTMLParser
-from typing import Any
 
 import pytest
 
