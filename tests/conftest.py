@@ -11,7 +11,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterator
 
 import pytest
 from aiohttp import web
@@ -22,8 +22,11 @@ from gateway.app import create_app
 from gateway.appkeys import GATEWAY
 from gateway.config import Config
 from gateway.hookspecs import hookimpl
+from gateway.metrics import Metrics
 from gateway.model import Draft, Finding, PublishItem, PublishResult, Severity
+from gateway.plugins import make_plugin_manager
 from gateway.services import Gateway
+from gateway.store import Store
 
 
 class TermChecker:
@@ -172,6 +175,16 @@ async def build_world(aiohttp_client: Callable[..., Awaitable[TestClient]], tmp_
             status, out = await world.call("POST", "/v1/accounts", "admin", json=body)
             assert status == 201, out
     return world
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> Iterator[Gateway]:
+    """A bare ``Gateway`` over a fresh SQLite file, no app and no plugins: for plugin unit tests."""
+    store = Store(tmp_path / "db.sqlite")
+    gw = Gateway(Config(db_path=str(tmp_path / "db.sqlite")), store, make_plugin_manager(load_entry_points=False), Metrics())
+    yield gw
+    gw.close()
+    store.close()
 
 
 @pytest.fixture

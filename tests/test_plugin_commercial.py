@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 import pytest
-
 from draftgate_plugins import commercial
-from gateway.config import Config
-from gateway.metrics import Metrics
+
 from gateway.model import Account, Content, Draft, Permits, Severity
-from gateway.plugins import make_plugin_manager
 from gateway.services import Gateway
-from gateway.store import Store
 from gateway.text import normalize
 
 PLAIN = Account("acc", "物理学院", "wechat", "物理学院", "resp")
 LICENSED = Account("shop", "校园文创", "wechat", "出版社", "resp", permits=Permits(commercial=True))
 
 AD = "新品上市！扫码购买，全场包邮，限时优惠价¥99，加微信 abc123 下单。"
-
-
-@pytest.fixture
-def gateway(tmp_path: Path) -> Iterator[Gateway]:
-    store = Store(tmp_path / "db.sqlite")
-    gw = Gateway(Config(db_path=str(tmp_path / "db.sqlite")), store, make_plugin_manager(load_entry_points=False), Metrics())
-    yield gw
-    gw.close()
-    store.close()
 
 
 @pytest.fixture

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Iterator
-
 import pytest
-
 from draftgate_plugins import confidentiality
-from gateway.config import Config
-from gateway.metrics import Metrics
+
 from gateway.model import Account, Content, Draft, Severity
-from gateway.plugins import make_plugin_manager
 from gateway.services import Gateway
-from gateway.store import Store
 
 ACCOUNT = Account("acc", "物理学院", "wechat", "物理学院", "resp")
-
-
-@pytest.fixture
-def gateway(tmp_path: Path) -> Iterator[Gateway]:
-    store = Store(tmp_path / "db.sqlite")
-    gw = Gateway(Config(db_path=str(tmp_path / "db.sqlite")), store, make_plugin_manager(load_entry_points=False), Metrics())
-    yield gw
-    gw.close()
-    store.close()
 
 
 @pytest.fixture

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Iterator
 
 import pytest
-
 from draftgate_plugins import embargo
-from gateway.config import Config
+
 from gateway.embargoes import EmbargoStore
-from gateway.metrics import Metrics
 from gateway.model import Account, Content, Draft, Severity
-from gateway.plugins import make_plugin_manager
 from gateway.services import Gateway
-from gateway.store import Store
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 PLAIN = Account("acc", "物理学院", "wechat", "物理学院", "resp")
@@ -29,15 +23,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture
-def gateway(tmp_path: Path) -> Iterator[Gateway]:
-    store = Store(tmp_path / "db.sqlite")
-    gw = Gateway(Config(db_path=str(tmp_path / "db.sqlite")), store, make_plugin_manager(load_entry_points=False), Metrics())
-    yield gw
-    gw.close()
-    store.close()
 
 
 @pytest.fixture
