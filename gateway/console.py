@@ -36,6 +36,7 @@ from gateway.console_web import (
     make_env,
     new_form_key,
     page,
+    read_form,
     redirect,
     render,
     safe_next,
@@ -72,7 +73,10 @@ async def signin_form(request: web.Request) -> web.Response:
 
 async def signin(request: web.Request) -> web.Response:
     gw = request.app[GATEWAY]
-    form = await request.post()
+    form = await read_form(request)
+    if form is None:
+        return render(request, None, "signin.html", status=400, title="登录", pre="", next=f"{BASE}/",
+                      error="表单内容无法读取，请刷新页面后重试。")
     raw_next, given, raw_token = form.get("next"), form.get("pre"), form.get("token")
     target = safe_next(raw_next if isinstance(raw_next, str) else None)
     pre = given if isinstance(given, str) else None

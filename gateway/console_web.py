@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDictProxy
 
 from gateway import console_render as R
@@ -194,7 +195,9 @@ def page(*, admin: bool = False) -> Callable[[PageHandler], Callable[[web.Reques
             ctx = Ctx(gw, found[1], found[0])
             ctx.roles = await gw.store.call(roles_of, gw.store, ctx.user)
             if request.method == "POST":
-                form = await request.post()
+                form = await read_form(request)
+                if form is None:
+                    return error_page(request, ctx, 400, "表单内容无法读取，请返回页面重试。", "the form body is not readable")
                 if not origin_ok(request) or not sessions.same_token(ctx.session.csrf, _str(form.get("csrf"))):
                     return error_page(request, ctx, 403, "表单已失效或来源不明，请返回页面刷新后重试。",
                                       "CSRF token or Origin check failed")
@@ -208,6 +211,17 @@ def page(*, admin: bool = False) -> Callable[[PageHandler], Callable[[web.Reques
         return handler
 
     return wrap
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[Any] | None:
+    """The posted form, or None when its bytes cannot be a form (not UTF-8, malformed multipart headers).
+
+    aiohttp raises those as decoding or protocol errors, which would otherwise surface as a 500.
+    """
+    try:
+        return await request.post()
+    except (ValueError, HttpProcessingError):
+        return None
 
 
 def _str(value: Any) -> str | None:

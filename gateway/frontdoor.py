@@ -35,11 +35,12 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import BodyPartReader, web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import ValidationError
 
 from gateway import workflow
 from gateway.accounts import account_from_row, get_row
-from gateway.api.common import gateway_of
+from gateway.api.common import gateway_of, refuse_lone_surrogates
 from gateway.auth import User, can_read_account, is_operator, user_for_token
 from gateway.drafts import draft_json
 from gateway.errors import ApiError
@@ -138,10 +139,11 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
         raise WxError(44002, "empty post data")
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors; so is an over-long integer
         raise WxError(47001, "data format error") from None
     if not isinstance(data, dict):
         raise WxError(47001, "data format error")
+    refuse_lone_surrogates(data)
     return data
 
 
@@ -164,15 +166,25 @@ async def _upload(request: web.Request, kind: str) -> tuple[str, str]:
     user, _ = await _caller(request)
     if not request.content_type.startswith("multipart/"):
         raise WxError(41005, "media data missing")
+    try:
+        media = await _media_part(request)
+    except (ValueError, HttpProcessingError):  # malformed part headers (a NUL in a filename, say) or no boundary
+        raise WxError(47001, "data format error: malformed multipart body") from None
+    if media is None:
+        raise WxError(41005, "media data missing")
+    name, data = media
+    store = gateway_of(request).store
+    media_id = await store.call(_save_media, store, user.id, kind, name, data)
+    return media_id, f"{request.url.origin()}/cgi-bin/draftgate/media/{media_id}"
+
+
+async def _media_part(request: web.Request) -> tuple[str, bytes] | None:
     reader = await request.multipart()
     async for part in reader:
         if isinstance(part, BodyPartReader) and part.name == "media":
             data = await part.read()
-            name = re.sub(r"[^\w.\-]", "_", part.filename or "image")[-80:]
-            store = gateway_of(request).store
-            media_id = await store.call(_save_media, store, user.id, kind, name, bytes(data))
-            return media_id, f"{request.url.origin()}/cgi-bin/draftgate/media/{media_id}"
-    raise WxError(41005, "media data missing")
+            return re.sub(r"[^\w.\-]", "_", part.filename or "image")[-80:], bytes(data)
+    return None
 
 
 async def uploadimg(request: web.Request) -> dict[str, Any]:

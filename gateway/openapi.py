@@ -123,6 +123,9 @@ def build_document(app: web.Application) -> dict[str, Any]:
             content = {"application/json": {"schema": _OBJ}}
         operation["responses"][str(op["status"])] = {"description": "success", "content": content}
         errors = set(op["errors"]) | ({401} if op["auth"] else set())
+        if op["body"] is not None:
+            # read_json answers these for any route with a body; no route lists them itself.
+            errors |= {400, 413, 422}
         for code in sorted(errors):
             operation["responses"][str(code)] = {
                 "description": _ERROR_TEXT.get(code, "error"),

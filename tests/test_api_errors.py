@@ -101,3 +101,53 @@ async def test_account_fields_validated(world: World) -> None:
     assert status == 422 and body["error"]["field"] == "name" and "北京大学" in body["error"]["message"]
     status, _ = await world.call("PATCH", "/v1/accounts/ghost", "admin", json={"review_policy": "all"})
     assert status == 404
+
+
+@pytest.mark.parametrize(
+    "raw, hint",
+    [
+        (b'{"a":' * 5000 + b"1" + b"}" * 5000, "nested too deeply"),
+        (b'{"account": ' + b"9" * 5000 + b"}", "digits"),
+    ],
+)
+async def test_json_the_decoder_refuses_is_400_not_500(world: World, raw: bytes, hint: str) -> None:
+    resp = await world.client.post("/v1/drafts", data=raw, headers={"Authorization": f"Bearer {world.tokens['op']}"})
+    assert resp.status == 400
+    body = await resp.json()
+    assert body["error"]["code"] == "invalid_json" and hint in body["error"]["message"]
+    status, _ = await world.submit()
+    assert status == 201, "the server keeps serving after bad input"
+
+
+@pytest.mark.parametrize(
+    "raw, field",
+    [
+        # A lone surrogate reached SQLite through an unconstrained list of strings and failed there.
+        (b'{"topic": "t", "terms": ["x"], "ends_at": "2099-01-01T00:00:00+00:00", "exempt_accounts": ["acc", "\\ud800"]}',
+         "exempt_accounts[1]"),
+        (b'{"topic": "t", "terms": ["x"], "ends_at": "2099-01-01T00:00:00+00:00", "\\udfffkey": 1}', "\\udfffkey"),
+    ],
+)
+async def test_lone_surrogates_are_422_naming_the_field(world: World, raw: bytes, field: str) -> None:
+    headers = {"Authorization": f"Bearer {world.tokens['admin']}", "Content-Type": "application/json"}
+    resp = await world.client.post("/v1/embargoes", data=raw, headers=headers)
+    assert resp.status == 422
+    body = await resp.json()
+    assert body["error"]["field"] == field and "surrogate" in body["error"]["message"]
+    status, _ = await world.call("POST", "/v1/embargoes", "admin", json={
+        "topic": "t", "terms": ["x"], "ends_at": "2099-01-01T00:00:00+00:00", "exempt_accounts": ["acc"]})
+    assert status == 201
+
+
+async def test_escaped_emoji_is_not_mistaken_for_a_lone_surrogate(world: World) -> None:
+    raw = b'{"account": "acc", "title": "\\ud83d\\ude00", "body": "b"}'
+    resp = await world.client.post("/v1/drafts", data=raw, headers={"Authorization": f"Bearer {world.tokens['op']}"})
+    assert resp.status == 201
+    assert (await resp.json())["draft"]["title"] == "😀"
+
+
+async def test_405_lists_the_allowed_methods(world: World) -> None:
+    resp = await world.client.request("TRACE", "/v1/drafts", headers={"Authorization": f"Bearer {world.tokens['op']}"})
+    assert resp.status == 405
+    assert set(resp.headers["Allow"].split(",")) >= {"GET", "POST"}
+    assert (await resp.json())["error"]["code"] == "method_not_allowed"

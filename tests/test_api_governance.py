@@ -106,3 +106,16 @@ async def test_governance_routes_are_in_the_openapi_document(world: World) -> No
     ):
         assert method in doc["paths"][path], path
     assert "requestBody" in doc["paths"]["/v1/stats"]["post"]
+
+
+async def test_a_number_is_not_a_date(world: World) -> None:
+    # Lax parsing used to store 0 as 1970-01-01, although the document says the field is a YYYY-MM-DD string.
+    status, body = await world.call("POST", "/v1/directives", "admin",
+                                    json={"topic": "校庆", "terms": ["校庆"], "starts_on": 0, "ends_on": "2025-05-10"})
+    assert status == 422 and body["error"]["field"] == "starts_on" and "YYYY-MM-DD" in body["error"]["message"]
+    status, body = await world.call("PUT", "/v1/accounts/acc/review-date", "admin", json={"review_date": 1735689600})
+    assert status == 422 and body["error"]["field"] == "review_date"
+    status, body = await world.call("PUT", "/v1/accounts/acc/review-date", "admin", json={"review_date": "2025-03-01"})
+    assert status == 200 and body["review_date"] == "2025-03-01"
+    _, listing = await world.call("GET", "/v1/directives", "admin")
+    assert listing["directives"] == []

@@ -646,3 +646,21 @@ async def test_real_registry_picture_is_served_beside_the_match(aiohttp_client: 
     assert resp.status == 200 and resp.content_type == "image/jpeg"
     assert served == world.gateway.services["images"].image_bytes(image_id)
     assert Image.open(io.BytesIO(served)).size == (512, 341)
+
+
+async def test_unreadable_form_bodies_get_an_error_page_not_a_500(world: World) -> None:
+    form_type = {"Content-Type": "application/x-www-form-urlencoded"}
+    resp = await world.client.post("/console/signin", data=b"token=\xff\xfe", headers=form_type, allow_redirects=False)
+    assert resp.status == 400 and "表单内容无法读取" in await resp.text()
+    draft = await flagged(world)
+    await signed_in(world, "resp")
+    resp = await world.client.post(f"/console/drafts/{draft['id']}/decision", data=b"decision=\xff", headers=form_type)
+    assert resp.status == 400 and "表单内容无法读取" in await resp.text()
+    # A NUL in a part's headers is refused by aiohttp's multipart parser.
+    raw = (b'--B\r\nContent-Disposition: form-data; name="image"; filename="\x00.png"\r\n\r\nxx\r\n--B--\r\n')
+    resp = await world.client.post("/console/admin/images", data=raw,
+                                   headers={"Content-Type": "multipart/form-data; boundary=B"})
+    assert resp.status == 400
+    _, out = await world.call("GET", f"/v1/drafts/{draft['id']}", "admin")
+    assert out["draft"]["status"] == "flagged"
+    assert (await world.client.get("/console/queue")).status == 200, "the console keeps serving"

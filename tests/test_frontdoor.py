@@ -219,3 +219,18 @@ async def test_access_log_masks_tokens_in_the_query(aiohttp_client: Any, tmp_pat
     assert "/cgi-bin/token?grant_type=client_credential&appid=acc&secret=***" in caplog.text
     assert "access_token=***" in caplog.text
     assert "SECRETVALUE" not in caplog.text and "TOKENVALUE" not in caplog.text
+
+
+async def test_malformed_bodies_get_wechat_errors_not_system_errors(world: World, session: aiohttp.ClientSession,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    base = str(world.client.make_url("/")).rstrip("/")
+    token = {"access_token": world.tokens["op"]}
+    for raw in (b'{"a":' * 5000 + b"1" + b"}" * 5000, b'{"publish_id": ' + b"9" * 5000 + b"}", b'{"publish_id": "\\ud800"}'):
+        async with session.post(f"{base}/cgi-bin/freepublish/get", params=token, data=raw) as resp:
+            assert (await resp.json())["errcode"] == 47001
+    nul_filename = b'--B\r\nContent-Disposition: form-data; name="media"; filename="\x00.png"\r\n\r\nxx\r\n--B--\r\n'
+    async with session.post(f"{base}/cgi-bin/media/uploadimg", params=token, data=nul_filename,
+                            headers={"Content-Type": "multipart/form-data; boundary=B"}) as resp:
+        assert (await resp.json())["errcode"] == 47001
+    assert "front door failed" not in caplog.text
+    assert await publish_article(tool_for(world, session)), "the front door keeps serving"

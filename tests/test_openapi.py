@@ -34,3 +34,11 @@ async def test_request_schemas_come_from_the_validators(world: World) -> None:
     assert schemas["DecisionIn"]["properties"]["decision"]["enum"] == ["approve", "reject"]
     post = doc["paths"]["/v1/drafts"]["post"]
     assert {"201", "400", "401", "413", "422"} <= set(post["responses"])
+
+
+async def test_every_operation_with_a_body_documents_the_body_errors(world: World) -> None:
+    # Any JSON body may be malformed (400), too large (413) or invalid (422); a client must see all three listed.
+    _, doc = await world.call("GET", "/v1/openapi.json", "op")
+    missing = [(m.upper(), p) for p, ops in doc["paths"].items() for m, op in ops.items()
+               if "requestBody" in op and not {"400", "413", "422"} <= set(op["responses"])]
+    assert missing == []

@@ -12,7 +12,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Awaitable, Callable, TypeVar
+import re
+from typing import Any, Awaitable, Callable, NoReturn, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -63,9 +64,55 @@ async def read_body_json(request: web.Request) -> Any:
     except UnicodeDecodeError as e:
         raise ApiError(400, "invalid_encoding", f"body: not valid UTF-8 at byte {e.start}") from None
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as e:
         raise ApiError(400, "invalid_json", f"body: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
+    except ValueError as e:
+        # An integer past Python's digit limit is well-formed JSON the decoder still refuses.
+        raise ApiError(400, "invalid_json", f"body: not valid JSON ({e})") from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "body: not valid JSON (nested too deeply)") from None
+    if _SURROGATE_ESCAPE.search(text):
+        refuse_lone_surrogates(data)
+    return data
+
+
+# Text decoded from UTF-8 holds no surrogates, so a lone one can only come from a \uD800-\uDFFF escape.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def refuse_lone_surrogates(data: Any) -> None:
+    """422 naming the first string (value or key) that decodes to a lone surrogate.
+
+    Such a string is not Unicode: SQLite and every UTF-8 encoder refuse it later,
+    where the failure would be a 500 instead of an answer naming the field.
+    """
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), data)]
+    while stack:  # iterative: the document may nest nearly as deep as the decoder allows
+        loc, value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in reversed(value.items()):
+                if not _is_unicode(key):
+                    _lone_surrogate_at((*loc, key))
+                stack.append(((*loc, key), item))
+        elif isinstance(value, list):
+            stack.extend(((*loc, i), item) for i, item in reversed(list(enumerate(value))))
+        elif isinstance(value, str) and not _is_unicode(value):
+            _lone_surrogate_at(loc)
+
+
+def _lone_surrogate_at(loc: tuple[Any, ...]) -> NoReturn:
+    # The name may hold the surrogate itself, which the JSON answer could not encode.
+    field = field_path(loc).encode("utf-8", "backslashreplace").decode("utf-8")
+    raise ApiError(422, "invalid_field", f"{field}: contains a lone UTF-16 surrogate (not valid Unicode)", field=field)
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 async def read_json(request: web.Request, model: type[M]) -> M:

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from gateway import directives, lifecycle, reports, stats
 from gateway.accounts import account_from_row, get_row
@@ -24,7 +24,15 @@ from gateway.people import StateError
 from gateway.schemas import COMMENT_MAX, NAME_MAX, Id, Strict
 from gateway.workdays import CalendarNotCovered, china_today
 
-Day = Annotated[date, Field(strict=False, description="a date, YYYY-MM-DD")]
+
+def _day_text(value: Any) -> Any:
+    # Lax date parsing alone would also take a number, 0 becoming 1970-01-01 (seconds since the epoch).
+    if not isinstance(value, str):
+        raise ValueError("must be a date, YYYY-MM-DD")  # noqa: TRY004 — pydantic reports only ValueErrors as field errors
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_day_text), Field(strict=False, description="a date, YYYY-MM-DD")]
 Reason = Annotated[str, Field(min_length=1, max_length=COMMENT_MAX)]
 Count = Annotated[int, Field(ge=0, le=10**12)]
 

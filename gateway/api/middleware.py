@@ -32,7 +32,10 @@ async def error_middleware(request: web.Request, handler):  # type: ignore[no-un
         if e.status < 400:
             raise
         code = {404: "not_found", 405: "method_not_allowed"}.get(e.status, "http_error")
-        return json_response({"error": {"code": code, "message": f"{request.method} {request.path}: {e.reason}"}}, e.status)
+        response = json_response({"error": {"code": code, "message": f"{request.method} {request.path}: {e.reason}"}}, e.status)
+        if "Allow" in e.headers:  # RFC 9110: a 405 lists the methods the resource does accept
+            response.headers["Allow"] = e.headers["Allow"]
+        return response
     except Exception:
         log.exception("unhandled error", extra={"path": request.path, "method": request.method})
         return json_response({"error": {"code": "internal", "message": "internal error; it has been logged"}}, 500)
