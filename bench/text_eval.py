@@ -38,14 +38,18 @@ from typing import Callable, Iterable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "tests"))
+
+from campus_posts import load_posts  # noqa: E402
+from draftgate_plugins.commercial import CommercialChecker, score  # noqa: E402
+from draftgate_plugins.confidentiality import ConfidentialityChecker  # noqa: E402
+from draftgate_plugins.embargo import EmbargoChecker  # noqa: E402
+
 from gateway.blocklists import BlocklistStore  # noqa: E402
 from gateway.embargoes import EmbargoStore  # noqa: E402
 from gateway.model import Account, Content, Draft, Finding, Permits  # noqa: E402
 from gateway.store import Store  # noqa: E402
 from gateway.text import normalize  # noqa: E402
-from draftgate_plugins.commercial import CommercialChecker, score  # noqa: E402
-from draftgate_plugins.confidentiality import ConfidentialityChecker  # noqa: E402
-from draftgate_plugins.embargo import EmbargoChecker  # noqa: E402
 
 csv.field_size_limit(10_000_000)
 
@@ -68,26 +72,6 @@ def load_sms(path: Path) -> list[tuple[int, str]]:
         reader = csv.reader(f)
         next(reader)
         return [(int(row[0]), unmask(row[1].strip())) for row in reader if len(row) >= 2]
-
-
-def load_posts(path: Path) -> list[tuple[str, str, str]]:
-    """``(kind, title, body)`` of the hand-written posts (format in the file's header)."""
-    posts: list[tuple[str, str, str]] = []
-    current: list[str] | None = None
-    kind = title = ""
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
-            continue
-        if line.startswith("=== "):
-            if current is not None:
-                posts.append((kind, title, "\n".join(current).strip()))
-            head, _, title = line[4:].partition(":")
-            kind, title, current = head.strip(), title.strip(), []
-        elif current is not None:
-            current.append(line)
-    if current is not None:
-        posts.append((kind, title, "\n".join(current).strip()))
-    return posts
 
 
 def load_weibo(path: Path) -> list[str]:
@@ -219,7 +203,7 @@ def main() -> None:
     started = time.perf_counter()
 
     # -- commercial on the accounts' own kind of posts (hand-written, in the repo)
-    fixture = load_posts(ROOT / "tests" / "data" / "campus_posts.txt")
+    fixture = load_posts()
     wrong = [(kind, title) for kind, title, body in fixture
              if flagged(comm.check(Draft("f", 1, draft("", 0).account, Content(title, body), "op",
                                          "2026-01-01T00:00:00+00:00"))) != (kind == "commercial")]

@@ -10,14 +10,24 @@ copy them from the platform's back office).
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Literal
 
 from aiohttp import web
 from pydantic import BeforeValidator, Field
 
 from gateway import directives, lifecycle, reports, stats
 from gateway.accounts import account_from_row, get_row
-from gateway.api.common import ApiError, caller, gateway_of, invalid, json_response, not_found, read_json, require_admin, route
+from gateway.api.common import (
+    ApiError,
+    caller,
+    gateway_of,
+    invalid,
+    json_response,
+    not_found,
+    read_json,
+    require_admin,
+    route,
+)
 from gateway.auth import can_read_account, is_responsible
 from gateway.errors import conflict, forbidden
 from gateway.people import StateError
@@ -121,30 +131,25 @@ async def _account_row(request: web.Request, account_id: str) -> dict[str, Any]:
 # -- life cycle --------------------------------------------------------------
 
 
-async def suspend(request: web.Request) -> web.Response:
+async def _lifecycle_change(request: web.Request, change: Callable[..., Any]) -> Any:
+    """Run a suspend/close change for the account in the path; a refused state change is 409."""
     admin = require_admin(request)
     account_id = request.match_info["id"]
     await _account_row(request, account_id)
     body = await read_json(request, ReasonIn)
     store = gateway_of(request).store
     try:
-        shown = await store.call(lifecycle.suspend, store, account_id, body.reason, admin)
+        return await store.call(change, store, account_id, body.reason, admin)
     except StateError as e:
         raise conflict(e.code, str(e)) from None
-    return json_response({"account": shown})
+
+
+async def suspend(request: web.Request) -> web.Response:
+    return json_response({"account": await _lifecycle_change(request, lifecycle.suspend)})
 
 
 async def close(request: web.Request) -> web.Response:
-    admin = require_admin(request)
-    account_id = request.match_info["id"]
-    await _account_row(request, account_id)
-    body = await read_json(request, ReasonIn)
-    store = gateway_of(request).store
-    try:
-        result = await store.call(lifecycle.request_close, store, account_id, body.reason, admin)
-    except StateError as e:
-        raise conflict(e.code, str(e)) from None
-    return json_response(result)
+    return json_response(await _lifecycle_change(request, lifecycle.request_close))
 
 
 async def report_closing(request: web.Request) -> web.Response:
