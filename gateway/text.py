@@ -5,8 +5,9 @@
   forms, case, traditional characters, symbols/spaces/zero-width characters
   between characters, Chinese or circled numerals where a rule is about
   numbers) while keeping a map back to offsets in the original text.
-- ``TermMatcher``: one Aho-Corasick automaton (``ahocorasick_rs``) over many
-  terms, reporting every hit, overlapping ones included.
+- ``TermMatcher``: one multi-pattern search (``gateway.matching``: Hyperscan,
+  or ``ahocorasick_rs`` where it is missing) over many terms, reporting every
+  hit, overlapping ones included.
 - ``stands_alone``: the jieba word-boundary filter, run only on the sentence
   around a hit; jieba's dictionary is loaded once per process.
 - ``parse_blocklist`` / ``parse_term_line``: the blocklist file format.
@@ -27,8 +28,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
-import ahocorasick_rs
-
+from gateway.matching import KeySearch, make_key_search
 from gateway.model import Severity
 
 # ---------------------------------------------------------------------------
@@ -383,12 +383,13 @@ def _is_plain(term: Term) -> bool:
 
 
 class TermMatcher:
-    """An immutable Aho-Corasick automaton over many terms (rebuilt, never mutated).
+    """An immutable multi-pattern search over many terms (rebuilt, never mutated).
 
-    Backed by ``ahocorasick_rs`` (Rust): on Chinese text against 10,000 terms
-    it scans about ten times faster than ``pyahocorasick``, whose per-node
-    transition lists are slow for an alphabet of thousands of characters
-    (``bench/text_bench.py`` prints both).
+    Backed by ``gateway.matching``: Hyperscan where its wheel exists, else
+    ``ahocorasick_rs``. On Chinese text against 10,000 terms they scan about
+    35 and 10 times faster than ``pyahocorasick``, whose per-node transition
+    lists are slow for an alphabet of thousands of characters
+    (``bench/text_bench.py`` prints all three).
     """
 
     def __init__(self, terms: Iterable[Term]) -> None:
@@ -401,16 +402,14 @@ class TermMatcher:
         # Groups whose every term keeps every hit at its own severity (what
         # ``judge`` would say without looking): decided once, not per hit.
         self._plain: tuple[bool, ...] = tuple(all(_is_plain(t) for t in g) for g in self._groups)
-        self._automaton: ahocorasick_rs.AhoCorasick | None = (
-            ahocorasick_rs.AhoCorasick(self.keys, matchkind=ahocorasick_rs.MatchKind.Standard) if self.keys else None
-        )
+        self._search: KeySearch | None = make_key_search(self.keys) if self.keys else None
 
     def raw(self, compact: str) -> Iterator[tuple[int, int, tuple[Term, ...]]]:
-        """Every occurrence of every key in ``compact`` as ``(start, end, terms)``, overlaps included."""
-        if self._automaton is None:
+        """Every occurrence of every key in ``compact`` as ``(start, end, terms)``, overlaps included, in order."""
+        if self._search is None:
             return
         groups = self._groups
-        for index, start, end in self._automaton.find_matches_as_indexes(compact, overlapping=True):
+        for index, start, end in sorted(self._search.find(compact), key=itemgetter(1, 2)):
             yield start, end, groups[index]
 
     def find(self, norm: Normalized) -> list[Hit]:
@@ -422,11 +421,13 @@ class TermMatcher:
         segmentation of identical sentence windows is shared.
         """
         hits: list[Hit] = []
-        if self._automaton is None:
+        if self._search is None:
             return hits
         groups, plain = self._groups, self._plain
         to_original = norm.to_original
-        matches = self._automaton.find_matches_as_indexes(norm.compact, overlapping=True)
+        # In order of position, as a reader meets them (the backends report
+        # in an order of their own).
+        matches = sorted(self._search.find(norm.compact), key=itemgetter(1, 2))
         # The cap can only bite on a term that occurs more often than it:
         # counting per hit is needed only when some key does.
         capped = len(matches) > MAX_HITS_PER_TERM and (

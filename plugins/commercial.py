@@ -26,10 +26,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import ahocorasick_rs
-
 from gateway.blocklists import BlocklistStore, setup_service
 from gateway.hookspecs import hookimpl
+from gateway.matching import make_key_search
 from gateway.model import Draft, Finding, Severity
 from gateway.text import Normalized, mobile_number, normalize, number_runs
 
@@ -161,7 +160,7 @@ def _windows(text: str, places: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-# All needles of all patterns (and of the price per area) in one automaton:
+# All needles of all patterns (and of the price per area) in one search:
 # one pass over the text instead of a ``str.find`` per needle.
 _SEARCHES: tuple[tuple[tuple[tuple[str, str], ...], re.Pattern[str]], ...] = tuple(
     (needles, pattern) for *_, needles, pattern in _PATTERNS
@@ -171,7 +170,7 @@ _NEEDLE_USES: tuple[tuple[tuple[int, str], ...], ...] = tuple(
     tuple((i, before) for i, (needles, _) in enumerate(_SEARCHES) for n, before in needles if n == key)
     for key in _NEEDLE_KEYS
 )
-_NEEDLE_AC = ahocorasick_rs.AhoCorasick(_NEEDLE_KEYS, matchkind=ahocorasick_rs.MatchKind.Standard)
+_NEEDLE_SEARCH = make_key_search(_NEEDLE_KEYS)
 
 
 def _all_matches(folded: str, original: str) -> list[list[re.Match[str]]]:
@@ -182,7 +181,7 @@ def _all_matches(folded: str, original: str) -> list[list[re.Match[str]]]:
     """
     places: list[list[tuple[int, int]]] = [[] for _ in _SEARCHES]
     area = len(_SEARCHES) - 1
-    for index, start, end in _NEEDLE_AC.find_matches_as_indexes(folded, overlapping=True):
+    for index, start, end in _NEEDLE_SEARCH.find(folded):
         for i, before in _NEEDLE_USES[index]:
             text = original if i == area else folded
             if not before or (start > 0 and text[start - 1] in before):
