@@ -143,9 +143,6 @@ class EmbargoSnapshot:
                     )
         self._by_id = {e.id: e for e in self.embargoes}
         self.matcher = TermMatcher(terms)
-        # A handful of parts is cheaper to look for with ``in`` (C substring
-        # search) than with a full automaton pass; most drafts then stop there.
-        self._prefilter: tuple[str, ...] | None = self.matcher.keys if len(self.matcher.keys) <= 64 else None
 
     def applicable(self, account_id: str, official: bool, now: datetime) -> list[Embargo]:
         """Embargoes in force for this account now (official accounts are always exempt)."""
@@ -159,8 +156,6 @@ class EmbargoSnapshot:
         if not wanted:
             return []
         compact = norm.compact
-        if self._prefilter is not None and not any(key in compact for key in self._prefilter):
-            return []
         # (embargo, alternative, sentence) -> part index -> first (cstart, cend)
         seen: dict[tuple[str, int, int], dict[int, tuple[int, int]]] = {}
         for cstart, cend, group in self.matcher.raw(compact):

@@ -115,8 +115,10 @@ class HyperscanSearch:
                 end = to >> 1
                 add((index, end - units[index], end))
 
-        self._db.scan(_utf16(text), match_event_handler=on_match, scratch=self._scratch())
-        if found and _ASTRAL.search(text):
+        data = _utf16(text)
+        self._db.scan(data, match_event_handler=on_match, scratch=self._scratch())
+        # Two bytes a character unless some character lies beyond the BMP.
+        if found and len(data) != 2 * len(text):
             found = _to_code_points(text, found)
         return found
 
