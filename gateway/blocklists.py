@@ -165,7 +165,7 @@ class BlocklistStore:
                 terms.pop(row["key"], None)
             else:
                 terms[row["key"]] = parse_term_line(
-                    row["line"], list_name=base.name, severity=base.severity, policy=base.policy
+                    row["line"], list_name=base.name, severity=base.severity, policy=base.policy, max_chars=None
                 )
         lists = {name: replace(self._base[name], terms=tuple(terms.values())) for name, terms in by_list.items()}
         self._version += 1

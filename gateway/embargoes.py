@@ -21,7 +21,7 @@ from typing import Any, Iterable, Sequence
 from gateway import audit
 from gateway.model import Severity
 from gateway.store import Store, dumps, utcnow
-from gateway.text import Normalized, Term, TermMatcher, normalize_term
+from gateway.text import MAX_TERM_CHARS, Normalized, Term, TermMatcher, normalize_term
 
 SERVICE = "embargoes"
 MAX_PARTS = 6
@@ -61,6 +61,8 @@ def parse_terms(items: Sequence[Any]) -> tuple[tuple[str, ...], ...]:
         if len(parts) > MAX_PARTS:
             raise ValueError(f"{where}: at most {MAX_PARTS} parts must co-occur")
         for p in parts:
+            if len(p) > MAX_TERM_CHARS:
+                raise ValueError(f"{where}: a part is {len(p)} characters long (at most {MAX_TERM_CHARS})")
             if not normalize_term(p):
                 raise ValueError(f"{where}: {p!r} has no characters left after normalisation")
         out.append(tuple(parts))

@@ -21,6 +21,7 @@ same contract and a differential test against both:
 from __future__ import annotations
 
 import bisect
+import logging
 import os
 import re
 import threading
@@ -32,6 +33,8 @@ try:  # an optional speed-up: the wheel exists for x86-64 Linux, macOS and Windo
     import hyperscan
 except ImportError:  # pragma: no cover - exercised on platforms without the wheel
     hyperscan = None
+
+log = logging.getLogger(__name__)
 
 Match = tuple[int, int, int]  # (key index, start, end) in code points of the scanned text
 
@@ -143,10 +146,19 @@ def available_backends() -> tuple[str, ...]:
 
 
 def make_key_search(keys: Sequence[str], backend: str | None = None) -> KeySearch:
-    """The fastest available ``KeySearch`` over ``keys`` (or ``backend``, or ``$DRAFTGATE_MATCHER``)."""
+    """The fastest available ``KeySearch`` over ``keys`` (or ``backend``, or ``$DRAFTGATE_MATCHER``).
+
+    Keys Hyperscan refuses (one over its length limit, from a plugin or an
+    old database row) fall back to ``ahocorasick_rs``: the accelerator never
+    stops screening.
+    """
     choice = backend or os.environ.get("DRAFTGATE_MATCHER") or available_backends()[0]
     if choice == "hyperscan":
-        return HyperscanSearch(keys)
+        try:
+            return HyperscanSearch(keys)
+        except hyperscan.error:
+            log.warning("hyperscan refused the keys; matching %d keys with ahocorasick_rs", len(keys), exc_info=True)
+            return AhoCorasickSearch(keys)
     if choice == "ahocorasick":
         return AhoCorasickSearch(keys)
     raise ValueError(f"unknown matcher backend {choice!r} (expected one of {', '.join(BACKENDS)})")

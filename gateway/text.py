@@ -338,6 +338,9 @@ def fold_digits(text: str) -> str:
 # ---------------------------------------------------------------------------
 
 POLICIES = ("strict", "boundary")
+# A term is a word or a phrase; a paragraph-long one is a paste error, and
+# it would also be beyond what the matcher takes (Hyperscan: 2,000 characters).
+MAX_TERM_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -698,13 +701,19 @@ def _severity(value: str) -> Severity:
 
 
 def parse_term_line(
-    line: str, *, list_name: str, severity: Severity, policy: str = "strict"
+    line: str, *, list_name: str, severity: Severity, policy: str = "strict", max_chars: int | None = MAX_TERM_CHARS
 ) -> Term:
-    """Parse one term line (``term | key=value | ...``); raises ValueError with the reason."""
+    """Parse one term line (``term | key=value | ...``); raises ValueError with the reason.
+
+    ``max_chars=None`` takes a term of any length: lines stored before the
+    limit existed stay enforced.
+    """
     fields_ = [f.strip() for f in line.split("|")]
     raw = fields_[0]
     if not raw:
         raise ValueError("empty term")
+    if max_chars is not None and len(raw) > max_chars:
+        raise ValueError(f"term is {len(raw)} characters long (at most {max_chars})")
     key = normalize_term(raw)
     if not key:
         raise ValueError(f"term {raw!r} has no characters left after normalisation")

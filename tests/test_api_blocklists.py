@@ -51,6 +51,19 @@ async def test_bad_term_list_gets_422_naming_the_line(world: World) -> None:
     assert status == 422
 
 
+async def test_a_paragraph_pasted_as_a_term_gets_422_and_changes_nothing(world: World) -> None:
+    pasted = "本通知内容" * 50  # 250 characters: a paste error, not a term
+    status, body = await world.call("POST", "/v1/blocklists/confidentiality/terms", "admin",
+                                    json={"terms": ["天穹计划", pasted]})
+    assert status == 422
+    assert body["error"]["field"] == "terms[1]"
+    assert "250 characters long (at most 200)" in body["error"]["message"]
+    status, body = await world.call("GET", "/v1/blocklists/confidentiality", "admin")
+    assert "天穹计划" not in {t["term"] for t in body["blocklist"]["terms"]}
+    status, body = await world.submit(body="项目代号天穹计划。")
+    assert status == 201 and body["draft"]["status"] == "passed"
+
+
 async def test_object_terms_with_policy(world: World) -> None:
     status, body = await world.call(
         "POST", "/v1/blocklists/confidentiality/terms", "admin",

@@ -82,6 +82,22 @@ def test_changes_survive_a_restart(tmp_path: Path) -> None:
     second.close()
 
 
+def test_a_long_term_stored_before_the_length_limit_still_loads_and_fires(tmp_path: Path) -> None:
+    # Written by an earlier version that had no limit: acknowledged, so kept.
+    path = tmp_path / "db.sqlite"
+    first = Store(path)
+    BlocklistStore(first, [("demo.txt", LIST)])
+    long_term = "旧" * 2500  # beyond the 200-character limit and Hyperscan's 2,000
+    with first.transaction() as conn:
+        conn.execute("INSERT INTO text_blocklist_changes (list, key, op, line, changed_by, changed_at) VALUES (?, ?, ?, ?, ?, ?)",
+                     ("demo", long_term, "add", long_term, "admin", "2026-01-01T00:00:00+00:00"))
+    first.close()
+    second = Store(path)
+    again = BlocklistStore(second, [("demo.txt", LIST)])
+    assert terms_found(again, "前言" + long_term + "，全场包邮") == ["包邮", long_term]
+    second.close()
+
+
 def test_changes_are_audited(store: Store) -> None:
     service = BlocklistStore(store, [("demo.txt", LIST)])
     service.add_terms("demo", ["天王盖地虎"], actor="admin")

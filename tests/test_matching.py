@@ -97,6 +97,15 @@ def test_one_search_shared_by_many_threads(backend: str) -> None:
     assert failures == []
 
 
+def test_keys_hyperscan_refuses_are_still_matched(backend: str) -> None:
+    # Hyperscan takes keys up to 2,000 characters; a longer one (from a
+    # plugin, or a database written before terms were limited) must not
+    # stop screening.
+    long_key = "机" * 3000
+    search = make_key_search([long_key, "密"], backend)
+    assert sorted(search.find("机密" + long_key)) == [(0, 2, 3002), (1, 1, 2)]
+
+
 def test_backend_chosen_by_name_or_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(make_key_search(["a"], "ahocorasick"), AhoCorasickSearch)
     monkeypatch.setenv("DRAFTGATE_MATCHER", "ahocorasick")
