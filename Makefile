@@ -18,6 +18,10 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@ $(VENV)/.runtime
 
+$(VENV)/.bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $@ $(VENV)/.test $(VENV)/.runtime
+
 install: $(VENV)/.runtime
 install-test: $(VENV)/.test
 
@@ -30,7 +34,7 @@ test: install-test
 
 # Benchmarks print their figures; none is a pass/fail test. The evaluations of the
 # text checkers read ../shared/data (development data, not shipped).
-bench: install-test
+bench: $(VENV)/.bench
 	$(BIN)/python bench/api_bench.py
 	$(BIN)/python bench/text_bench.py
 	$(BIN)/python bench/image_bench.py --quick
