@@ -60,6 +60,7 @@ from draftgate_plugins.confidentiality import ConfidentialityChecker  # noqa: E4
 from draftgate_plugins.embargo import EmbargoChecker  # noqa: E402
 from gateway.blocklists import BlocklistStore, shipped_sources  # noqa: E402
 from gateway.embargoes import EmbargoStore  # noqa: E402
+from gateway.matching import utf16_database  # noqa: E402
 from gateway.model import Account, Content, Draft  # noqa: E402
 from gateway.store import Store  # noqa: E402
 from gateway.text import (  # noqa: E402
@@ -244,9 +245,7 @@ def main() -> None:
         # UTF-16, as the gateway scans (Python's own layout for Chinese text;
         # faster than UTF-8 here); match ends are all a bare scan collects,
         # and those at odd byte offsets (half a character) are dropped.
-        hs_db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        hs_db.compile(expressions=[b"".join(b"\\x%02x" % c for c in k.encode("utf-16-le")) for k in all_terms],
-                      ids=list(range(len(all_terms))), elements=len(all_terms), flags=0)
+        hs_db = utf16_database(all_terms)
         hs_scratch = hyperscan.Scratch(hs_db)
 
     texts = make_drafts(args.drafts, args.chars, rng, terms)

@@ -25,7 +25,7 @@ import logging
 import os
 import re
 import threading
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 import ahocorasick_rs
 
@@ -75,8 +75,22 @@ def _utf16(text: str) -> bytes:
     return text.encode("utf-16-le", "surrogatepass")
 
 
+def utf16_database(keys: Sequence[str]) -> Any:
+    """A Hyperscan block-mode database matching each key's UTF-16 code units (id = index in ``keys``)."""
+    if hyperscan is None:
+        raise RuntimeError("the hyperscan package is not installed")
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    # Every byte as an \xHH escape: UTF-16 is full of NUL bytes, which the
+    # wrapper's literal mode would take as the end of the key.
+    db.compile(
+        expressions=[b"".join(b"\\x%02x" % c for c in _utf16(k)) for k in keys],
+        ids=list(range(len(keys))), elements=len(keys), flags=0,
+    )
+    return db
+
+
 class HyperscanSearch:
-    """``KeySearch`` on a Hyperscan literal database over the UTF-16 code units of the keys."""
+    """``KeySearch`` on a Hyperscan database over the UTF-16 code units of the keys."""
 
     backend = "hyperscan"
 
@@ -86,16 +100,7 @@ class HyperscanSearch:
         self.keys = tuple(keys)
         # Lengths in code units: a key's start is its end minus its length.
         self._units = tuple(len(_utf16(k)) // 2 for k in self.keys)
-        self._db = None
-        if self.keys:
-            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            # Every byte as an \xHH escape: UTF-16 is full of NUL bytes, which
-            # the wrapper's literal mode would take as the end of the key.
-            db.compile(
-                expressions=[b"".join(b"\\x%02x" % c for c in _utf16(k)) for k in self.keys],
-                ids=list(range(len(self.keys))), elements=len(self.keys), flags=0,
-            )
-            self._db = db
+        self._db = utf16_database(self.keys) if self.keys else None
         # A scratch space may be used by one scan at a time: one per thread.
         self._local = threading.local()
 
