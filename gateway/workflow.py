@@ -19,9 +19,9 @@ from typing import Any
 from gateway import audit
 from gateway.accounts import get_account
 from gateway.auth import User, is_operator
-from gateway.drafts import draft_json, get_draft_row, load_content, load_draft
+from gateway.drafts import draft_json, get_draft_row, load_content
 from gateway.errors import conflict, forbidden, invalid, not_found
-from gateway.images import ImageError, inspect_image
+from gateway.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, inspect_image
 from gateway.model import Account, Content, Draft, DraftStatus, ImageInput, Verdict
 from gateway.plugins import call_hook_collect
 from gateway.schemas import ContentIn, DecisionIn, DraftIn
@@ -39,10 +39,9 @@ def new_draft_id() -> str:
     return f"d{int(time.time() * 1000):x}{secrets.token_hex(5)}"
 
 
-def request_hash(payload: DraftIn) -> str:
+def request_hash(account_id: str, content: Content) -> str:
     """What an idempotent retry must repeat exactly: the account and the content."""
-    digest = content_of(payload).content_hash()
-    return hashlib.sha256(f"{payload.account}\n{digest}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{account_id}\n{content.content_hash()}".encode("utf-8")).hexdigest()
 
 
 def content_of(payload: ContentIn) -> Content:
@@ -59,8 +58,8 @@ async def validate_images(gateway: Gateway, content: Content) -> None:
     if not content.images:
         return
     settings = gateway.plugin_settings("images")
-    max_bytes = int(settings.get("max_bytes", 20 * 1024 * 1024))
-    max_pixels = int(settings.get("max_pixels", 64_000_000))
+    max_bytes = int(settings.get("max_bytes", DEFAULT_MAX_BYTES))
+    max_pixels = int(settings.get("max_pixels", DEFAULT_MAX_PIXELS))
     for image in content.images:
         try:
             # The digest travels with the image so the hashes cached here serve the checker too.
@@ -69,14 +68,18 @@ async def validate_images(gateway: Gateway, content: Content) -> None:
             raise invalid(f"images[{image.index}]", f"{image.name!r}: {e}", code="invalid_image") from None
 
 
+def _check_submitter(user: User, account: Account) -> None:
+    if not is_operator(user, account):
+        raise forbidden(f"{user.id!r} is not an operator of account {account.id!r}")
+    if account.status != "active":
+        raise conflict("account_inactive", f"account {account.id!r} is {account.status}: it accepts no drafts")
+
+
 def _account_for_submission(store: Store, account_id: str, user: User, *, field: str = "account") -> Account:
     account = get_account(store, account_id)
     if account is None:
         raise invalid(field, f"account {account_id!r} does not exist", code="unknown_account")
-    if not is_operator(user, account):
-        raise forbidden(f"{user.id!r} is not an operator of account {account_id!r}")
-    if account.status != "active":
-        raise conflict("account_inactive", f"account {account_id!r} is {account.status}: it accepts no drafts")
+    _check_submitter(user, account)
     return account
 
 
@@ -97,10 +100,11 @@ def _existing_for_key(store: Store, user: User, key: str, req_hash: str) -> dict
 def _insert_revision(store: Store, draft: Draft, verdict: Verdict, status: DraftStatus, screened_ms: float) -> None:
     conn = store._conn
     c = draft.content
+    content_hash = c.content_hash()
     conn.execute(
         "INSERT INTO revisions (draft_id, revision, title, body, body_format, content_hash, submitted_by, submitted_at, status, screened_ms)"
         " VALUES (?,?,?,?,?,?,?,?,?,?)",
-        (draft.id, draft.revision, c.title, c.body, c.body_format, c.content_hash(), draft.submitted_by,
+        (draft.id, draft.revision, c.title, c.body, c.body_format, content_hash, draft.submitted_by,
          draft.submitted_at, status.value, screened_ms),
     )
     conn.executemany(
@@ -114,7 +118,7 @@ def _insert_revision(store: Store, draft: Draft, verdict: Verdict, status: Draft
     )
     audit.append(
         store, draft.submitted_by, "draft.submitted" if draft.revision == 1 else "draft.revised", draft.id,
-        {"revision": draft.revision, "account": draft.account.id, "content_hash": c.content_hash(), "title": c.title},
+        {"revision": draft.revision, "account": draft.account.id, "content_hash": content_hash, "title": c.title},
     )
     audit.append(
         store, "gateway", "draft.screened", draft.id,
@@ -122,22 +126,19 @@ def _insert_revision(store: Store, draft: Draft, verdict: Verdict, status: Draft
          "findings": [{"checker": f.checker, "rule": f.rule, "severity": f.severity.value} for f in verdict.findings]},
     )
     if status is DraftStatus.PASSED:
-        enqueue(store, draft.id, draft.revision, None)
+        enqueue(store, draft.id, draft.revision, draft.account.id, content_hash, None)
 
 
-def enqueue(store: Store, draft_id: str, revision: int, approved_by: str | None) -> None:
-    """Queue one revision for publishing; the idempotency key is stable for that revision."""
-    draft = store.query_one("SELECT account FROM drafts WHERE id = ?", (draft_id,))
-    rev = store.query_one("SELECT content_hash FROM revisions WHERE draft_id = ? AND revision = ?", (draft_id, revision))
-    assert draft and rev
-    acc = store.query_one("SELECT publish FROM accounts WHERE id = ?", (draft["account"],))
+def enqueue(store: Store, draft_id: str, revision: int, account_id: str, content_hash: str, approved_by: str | None) -> None:
+    """Queue one revision (its stored ``content_hash``) for publishing; the idempotency key is stable for that revision."""
+    acc = store.query_one("SELECT publish FROM accounts WHERE id = ?", (account_id,))
     target = json.loads(acc["publish"]).get("target", "outbox") if acc else "outbox"
     key = f"draftgate-{draft_id}-r{revision}"
     now = utcnow()
     store._conn.execute(
         "INSERT OR IGNORE INTO publications (draft_id, revision, account, target, state, attempts, next_attempt_at,"
         " idempotency_key, content_hash, approved_by, created_at, updated_at) VALUES (?,?,?,?,?,0,?,?,?,?,?,?)",
-        (draft_id, revision, draft["account"], target, "queued", time.time(), key, rev["content_hash"], approved_by, now, now),
+        (draft_id, revision, account_id, target, "queued", time.time(), key, content_hash, approved_by, now, now),
     )
     audit.append(store, "gateway", "publication.queued", draft_id, {"revision": revision, "target": target, "idempotency_key": key})
 
@@ -196,12 +197,14 @@ async def submit(gateway: Gateway, user: User, payload: DraftIn, idempotency_key
     if idempotency_key is not None and not (1 <= len(idempotency_key) <= 200):
         raise invalid("Idempotency-Key", "must be 1 to 200 characters")
     account = await store.call(_account_for_submission, store, payload.account, user)
-    req_hash = request_hash(payload)
+    content = content_of(payload)
+    # Off the event loop: hashing images (up to 20 MB each) is CPU work; the
+    # digests are cached on the images for everything after.
+    req_hash = await gateway.run_cpu(request_hash, payload.account, content)
     if idempotency_key:
         existing = await store.call(_existing_for_key, store, user, idempotency_key, req_hash)
         if existing:
             return existing, False
-    content = content_of(payload)
     await validate_images(gateway, content)
     draft = Draft(new_draft_id(), 1, account, content, user.id, utcnow())
     verdict, status, ms = await _screen_and_time(gateway, draft)
@@ -226,10 +229,7 @@ async def revise(gateway: Gateway, user: User, draft_id: str, payload: ContentIn
         raise not_found("draft", draft_id)
     account = await store.call(get_account, store, row["account"])
     assert account is not None
-    if not is_operator(user, account):
-        raise forbidden(f"{user.id!r} is not an operator of account {account.id!r}")
-    if account.status != "active":
-        raise conflict("account_inactive", f"account {account.id!r} is {account.status}: it accepts no drafts")
+    _check_submitter(user, account)
     if row["status"] not in OPEN_FOR_REVISION:
         raise conflict("not_revisable", f"draft {draft_id!r} is {row['status']}; only blocked, flagged or rejected drafts take a revision")
     content = content_of(payload)
@@ -280,7 +280,7 @@ def _decide(store: Store, user: User, draft_id: str, payload: DecisionIn) -> dic
             {"revision": row["revision"], "comment": payload.comment, "content_hash": content_hash},
         )
         if new_status is DraftStatus.APPROVED:
-            enqueue(store, draft_id, row["revision"], user.id)
+            enqueue(store, draft_id, row["revision"], row["account"], rev["content_hash"], user.id)
     result = draft_json(store, draft_id)
     assert result is not None
     return result
@@ -293,7 +293,4 @@ async def decide(gateway: Gateway, user: User, draft_id: str, payload: DecisionI
         gateway.publish_wakeup.set()
     return result
 
-
-async def reload_draft(gateway: Gateway, draft_id: str) -> Draft | None:
-    return await gateway.store.call(load_draft, gateway.store, draft_id)
 
