@@ -10,7 +10,7 @@ from typing import Any
 from gateway import audit
 from gateway.auth import User, get_user
 from gateway.model import Account, Permits
-from gateway.secrets import open_publish, seal_publish
+from gateway.secrets import SEALED_PUBLISH_KEYS, open_publish, seal_publish
 from gateway.store import Store, dumps, utcnow
 
 # Article 3: names using these marks need the school's approval (school_marks permit).
@@ -22,7 +22,7 @@ _TRAD = str.maketrans({
 })
 _SKIP = re.compile(r"[\s\u200b-\u200f\u2060\ufeff·・._\-*]+")
 
-SECRET_KEYS = ("secret", "app_secret", "access_token", "password")
+SECRET_KEYS = SEALED_PUBLISH_KEYS  # what is sealed at rest is what no answer shows
 
 
 def find_school_mark(name: str) -> str | None:

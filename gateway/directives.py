@@ -16,8 +16,9 @@ from typing import Any
 
 from gateway import audit
 from gateway.auth import User
+from gateway.model import Content
 from gateway.store import Store, dumps, utcnow
-from gateway.text import normalize, normalize_term, visible_text
+from gateway.text import normalize, normalize_term
 from gateway.workdays import day_bounds_utc
 
 
@@ -52,8 +53,8 @@ def list_directives(store: Store) -> list[dict[str, Any]]:
 
 
 def _matches(title: str, body: str, body_format: str, terms: list[str]) -> bool:
-    text = title + "\n" + (visible_text(body) if body_format == "html" else body)
-    compact = normalize(text).compact
+    # The text a checker would screen (newlines are kept in the compact view: no term spans one).
+    compact = normalize(Content(title, body, body_format).screened_text).compact
     return any(normalize_term(t) and normalize_term(t) in compact for t in terms)
 
 

@@ -108,6 +108,18 @@ class Content:
         )
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
+    @cached_property
+    def visible_body(self) -> str:
+        """The body as a reader sees it: HTML reduced to its visible text, plain text as it is."""
+        from gateway.text import visible_text
+
+        return visible_text(self.body) if self.body_format == "html" else self.body
+
+    @cached_property
+    def screened_text(self) -> str:
+        """What text checkers scan: the title, a blank line, then the visible body."""
+        return f"{self.title}\n\n{self.visible_body}"
+
 
 @dataclass(frozen=True)
 class Draft:
@@ -141,12 +153,9 @@ class Draft:
     def images(self) -> tuple[ImageInput, ...]:
         return self.content.images
 
-    @cached_property
+    @property
     def screened_text(self) -> str:
-        from gateway.text import visible_text
-
-        body = visible_text(self.body) if self.body_format == "html" else self.body
-        return f"{self.title}\n\n{body}"
+        return self.content.screened_text
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ SEALED_PREFIX = "dgsealed:v1:"
 _VERSION = b"\x01"
 
 # Keys of an account's ``publish`` JSON that are sealed before storage
-# (kept in step with accounts.SECRET_KEYS, which redacts the same keys).
+# (and redacted from every answer: ``accounts.SECRET_KEYS`` is this tuple).
 SEALED_PUBLISH_KEYS = ("secret", "app_secret", "access_token", "password")
 
 
@@ -238,11 +238,6 @@ def load_token(store: Store, account_id: str, platform: str) -> tuple[dict[str, 
         return box_for_store(store).open_json(row["sealed"], _token_context(account_id, platform)), row["expires_at"]
     except SecretError:
         return None  # a cached token is disposable: fetch a new one
-
-
-def forget_token(store: Store, account_id: str, platform: str) -> None:
-    with store.transaction() as conn:
-        conn.execute("DELETE FROM platform_tokens WHERE account = ? AND platform = ?", (account_id, platform))
 
 
 def rotate_credentials(store: Store, account_id: str, changes: dict[str, Any]) -> None:

@@ -41,7 +41,6 @@ from gateway.hookspecs import hookimpl
 from gateway.model import PublishItem, PublishResult
 from gateway.secrets import rotate_credentials
 from gateway.services import Gateway
-from gateway.text import visible_text
 
 NAME = "weibo"
 DEFAULT_BASE_URL = "https://api.weibo.com"
@@ -158,8 +157,7 @@ class WeiboTarget:
         creds = await credentials(store, item.account.id, NAME, ("access_token",))
         link = str(item.target_config.get("link", "")).format(draft_id=item.draft_id, revision=item.revision)
         content = item.content
-        body = visible_text(content.body) if content.body_format == "html" else content.body
-        text = status_text(content.title, body, link)
+        text = status_text(content.title, content.visible_body, link)
         job.stage = "sending"
         await store.call(save_job, store, item, NAME, job)
         try:
