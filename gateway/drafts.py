@@ -77,10 +77,14 @@ def finding_rows(store: Store, draft_id: str, revision: int) -> list[dict[str, A
 
 def draft_json(store: Store, draft_id: str, *, include_body: bool = True) -> dict[str, Any] | None:
     row = get_draft_row(store, draft_id)
-    if row is None:
-        return None
-    revision = row["revision"]
-    rev = store.query_one("SELECT * FROM revisions WHERE draft_id = ? AND revision = ?", (draft_id, revision))
+    return None if row is None else _draft_json(store, row, include_body)
+
+
+def _draft_json(store: Store, row: dict[str, Any], include_body: bool) -> dict[str, Any]:
+    draft_id, revision = row["id"], row["revision"]
+    # The body (up to megabytes) is read only when it is answered.
+    columns = "title, body_format, content_hash, submitted_by, submitted_at" + (", body" if include_body else "")
+    rev = store.query_one(f"SELECT {columns} FROM revisions WHERE draft_id = ? AND revision = ?", (draft_id, revision))
     assert rev is not None
     images = store.query(
         "SELECT idx, name, sha256, length(data) AS size FROM revision_images WHERE draft_id = ? AND revision = ? ORDER BY idx",
@@ -119,18 +123,17 @@ def draft_json(store: Store, draft_id: str, *, include_body: bool = True) -> dic
 
 
 def list_drafts(
-    store: Store, *, accounts: list[str] | None, status: str | None, limit: int = 200, oldest_first: bool = False
+    store: Store, *, accounts: list[str], status: str | None, limit: int = 200, oldest_first: bool = False
 ) -> list[dict[str, Any]]:
-    clauses, params = [], []
-    if accounts is not None:
-        if not accounts:
-            return []
-        clauses.append(f"account IN ({', '.join('?' * len(accounts))})")
-        params.extend(accounts)
+    """The drafts of ``accounts`` (most recently updated first), without their bodies."""
+    if not accounts:
+        return []
+    clauses = [f"account IN ({', '.join('?' * len(accounts))})"]
+    params: list[Any] = list(accounts)
     if status:
         clauses.append("status = ?")
         params.append(status)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     order = "ASC" if oldest_first else "DESC"
-    ids = store.query(f"SELECT id FROM drafts {where} ORDER BY updated_at {order} LIMIT ?", (*params, limit))
-    return [d for d in (draft_json(store, r["id"], include_body=False) for r in ids) if d]
+    rows = store.query(f"SELECT * FROM drafts {where} ORDER BY updated_at {order} LIMIT ?", (*params, limit))
+    return [_draft_json(store, row, include_body=False) for row in rows]
