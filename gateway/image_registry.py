@@ -259,11 +259,12 @@ class ImageRegistry:
             self.matcher.add(image_id, [(h.variant, h.phash, h.dhash) for h in hashes], STATUSES.index(status))
             return record
 
-    def remove(self, image_id: str, *, actor: str | None = None) -> bool:
+    def remove(self, image_id: str, *, actor: str | None = None) -> dict[str, Any] | None:
+        """Remove a registered image; the record removed, or None when there was none."""
         with self._lock:
             record = self.get(image_id)
             if record is None:
-                return False
+                return None
             with self.store.transaction() as conn:
                 conn.execute("DELETE FROM registered_image_hashes WHERE image_id = ?", (image_id,))
                 conn.execute("DELETE FROM registered_image_pictures WHERE image_id = ?", (image_id,))
@@ -276,7 +277,7 @@ class ImageRegistry:
                     {"label": record["label"], "status": record["status"], "sha256": record["sha256"]},
                 )
             self.matcher.remove(image_id)
-            return True
+            return record
 
     def _duplicate_of(self, info: ImageInfo, phash: int, dhash: int) -> dict[str, Any] | None:
         row = self.store.query_one("SELECT * FROM registered_images WHERE sha256 = ?", (info.sha256,))

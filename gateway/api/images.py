@@ -21,9 +21,15 @@ from gateway.api.common import (
     require_admin,
     route,
 )
-from gateway.image_registry import STATUSES, DuplicateImage, RegistryError, get_registry
+from gateway.image_registry import STATUSES, DuplicateImage, ImageRegistry, RegistryError, get_registry
 from gateway.images import ImageError
 from gateway.schemas import Base64Bytes, Id, Strict
+
+
+async def _registry(request: web.Request) -> ImageRegistry:
+    # The first call loads every registered hash: off the event loop.
+    gw = gateway_of(request)
+    return await gw.run_cpu(get_registry, gw)
 
 
 class ImageRegistrationIn(Strict):
@@ -39,7 +45,7 @@ async def register_image(request: web.Request) -> web.Response:
     gw = gateway_of(request)
     if body.status != "licensed" and body.licensed_to:
         raise invalid("licensed_to", "is only for status 'licensed'")
-    registry = await gw.run_cpu(get_registry, gw)
+    registry = await _registry(request)
     try:
         image = await gw.run_cpu(
             registry.add, body.data, label=body.label, status=body.status, licensed_to=body.licensed_to, actor=user.id
@@ -58,16 +64,14 @@ async def list_images(request: web.Request) -> web.Response:
     status = request.query.get("status")
     if status is not None and status not in STATUSES:
         raise invalid("status", f"must be one of {', '.join(STATUSES)}")
-    gw = gateway_of(request)
-    registry = await gw.run_cpu(get_registry, gw)
-    return json_response({"images": registry.list(status)})
+    registry = await _registry(request)
+    return json_response({"images": await gateway_of(request).store.call(registry.list, status)})
 
 
 async def get_image(request: web.Request) -> web.Response:
     require_admin(request)
-    gw = gateway_of(request)
-    registry = await gw.run_cpu(get_registry, gw)
-    image = registry.get(request.match_info["id"])
+    registry = await _registry(request)
+    image = await gateway_of(request).store.call(registry.get, request.match_info["id"])
     if image is None:
         raise not_found("image", request.match_info["id"])
     return json_response({"image": image})
@@ -75,11 +79,10 @@ async def get_image(request: web.Request) -> web.Response:
 
 async def delete_image(request: web.Request) -> web.Response:
     user = require_admin(request)
-    gw = gateway_of(request)
-    registry = await gw.run_cpu(get_registry, gw)
+    registry = await _registry(request)
     image_id = request.match_info["id"]
-    image = registry.get(image_id)
-    if image is None or not await gw.store.call(registry.remove, image_id, actor=user.id):
+    image = await gateway_of(request).store.call(registry.remove, image_id, actor=user.id)
+    if image is None:
         raise not_found("image", image_id)
     return json_response({"image": image, "removed": True})
 
@@ -87,10 +90,9 @@ async def delete_image(request: web.Request) -> web.Response:
 async def get_picture(request: web.Request) -> web.Response:
     """The registered picture's display copy (bounded, JPEG or PNG), as the console shows it."""
     require_admin(request)
-    gw = gateway_of(request)
-    registry = await gw.run_cpu(get_registry, gw)
+    registry = await _registry(request)
     image_id = request.match_info["id"]
-    found = await gw.store.call(registry.picture, image_id)
+    found = await gateway_of(request).store.call(registry.picture, image_id)
     if found is None:
         raise not_found("picture of image", image_id)
     mime, data = found
