@@ -41,9 +41,9 @@ from gateway.console_web import (
     render,
     safe_next,
 )
-from gateway.drafts import draft_json, finding_rows, list_drafts, load_draft
+from gateway.drafts import draft_json, finding_rows, list_drafts
 from gateway.errors import ApiError
-from gateway.model import Account
+from gateway.model import Account, Content
 from gateway.schemas import DecisionIn, DraftIn, RevisionIn
 from gateway.store import Store
 
@@ -163,19 +163,29 @@ async def my_drafts(request: web.Request, ctx: Ctx) -> web.Response:
 # -- the draft page -------------------------------------------------------------------
 
 
+def _screened_texts(store: Store, draft_id: str) -> dict[int, str]:
+    """Each revision's screened text, by revision number.
+
+    One query over the revision rows: ``load_draft`` per revision would also
+    read every revision's image blobs and its account, which a text diff never needs.
+    """
+    rows = store.query(
+        "SELECT revision, title, body, body_format FROM revisions WHERE draft_id = ? ORDER BY revision", (draft_id,)
+    )
+    return {r["revision"]: Content(r["title"], r["body"], r["body_format"]).screened_text for r in rows}
+
+
 def _draft_page_data(store: Store, draft_id: str) -> dict[str, Any] | None:
     draft = draft_json(store, draft_id)
     if draft is None:
         return None
     account_row = get_row(store, draft["account"])
     assert account_row is not None
-    current = load_draft(store, draft_id)
-    assert current is not None
+    texts = _screened_texts(store, draft_id)
     history = []
     previous_text: str | None = None
     for rev in draft["revisions"]:
-        loaded = load_draft(store, draft_id, rev["revision"])
-        text = loaded.screened_text if loaded else ""
+        text = texts.get(rev["revision"], "")
         findings = finding_rows(store, draft_id, rev["revision"])
         diff = R.diff_lines(previous_text, text) if previous_text is not None else []
         history.append({**rev, "findings": findings, "diff": diff, "changes": R.diff_summary(diff)})
@@ -184,7 +194,7 @@ def _draft_page_data(store: Store, draft_id: str) -> dict[str, Any] | None:
         "draft": draft,
         "account_row": account_row,
         "account": account_from_row(account_row),
-        "text": current.screened_text,
+        "text": texts[draft["revision"]],
         "history": list(reversed(history)),
         "people": _people(store),
     }
@@ -222,8 +232,11 @@ def _image_findings(draft: dict[str, Any]) -> dict[int, list[dict[str, Any]]]:
 
 
 async def _render_draft(request: web.Request, ctx: Ctx, draft_id: str, *, status: int = 200,
-                        error: str | None = None, error_detail: str = "", comment: str = "") -> web.Response:
-    data = await ctx.store.call(_draft_page_data, ctx.store, draft_id)
+                        error: str | None = None, error_detail: str = "", comment: str = "",
+                        data: dict[str, Any] | None = None) -> web.Response:
+    """The draft page; ``data`` is ``_draft_page_data``'s result when the caller already has it."""
+    if data is None:
+        data = await ctx.store.call(_draft_page_data, ctx.store, draft_id)
     if data is None:
         return error_page(request, ctx, 404, "没有这篇稿件。", f"draft {draft_id!r} does not exist")
     account: Account = data["account"]
@@ -233,13 +246,14 @@ async def _render_draft(request: web.Request, ctx: Ctx, draft_id: str, *, status
     draft = data["draft"]
     findings = draft["findings"]
     text_findings = [f for f in findings if R.text_span(f, len(data["text"])) is not None]
+    image_findings = _image_findings(draft)
     return render(
         request, ctx, "draft.html", status=status, title=draft["title"],
         draft=draft, account=account, account_row=data["account_row"], findings=findings,
         text_findings=text_findings,
         segments=R.segments(data["text"], findings), history=data["history"], people=data["people"],
-        image_findings=_image_findings(draft),
-        registered_bytes=await ctx.store.call(_registry_keeps_bytes, ctx.gw) if _image_findings(draft) else False,
+        image_findings=image_findings,
+        registered_bytes=await ctx.store.call(_registry_keeps_bytes, ctx.gw) if image_findings else False,
         refusal=refusal(ctx.user, account, draft),
         is_responsible=ctx.user.id == account.responsible,
         can_revise=ctx.user.id in account.operators and draft["status"] in REVISABLE and account.status == "active",
@@ -308,7 +322,7 @@ async def decide(request: web.Request, ctx: Ctx) -> web.Response:
         if data is None:
             return error_page(request, ctx, 404, "没有这篇稿件。", e.message)
         return await _render_draft(request, ctx, draft_id, status=e.status, error=_decision_message(e, reason),
-                                   error_detail=e.message, comment=comment)
+                                   error_detail=e.message, comment=comment, data=data)
     done = "approved" if result["status"] == "approved" else "rejected"
     return redirect(f"{BASE}/drafts/{draft_id}?done={done}")
 
