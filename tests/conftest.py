@@ -177,14 +177,25 @@ async def build_world(aiohttp_client: Callable[..., Awaitable[TestClient]], tmp_
     return world
 
 
-@pytest.fixture
-def gateway(tmp_path: Path) -> Iterator[Gateway]:
-    """A bare ``Gateway`` over a fresh SQLite file, no app and no plugins: for plugin unit tests."""
-    store = Store(tmp_path / "db.sqlite")
-    gw = Gateway(Config(db_path=str(tmp_path / "db.sqlite")), store, make_plugin_manager(load_entry_points=False), Metrics())
+def bare_gateway(directory: Path) -> Iterator[Gateway]:
+    """A bare ``Gateway`` over a fresh SQLite file in ``directory``, no app and no plugins."""
+    store = Store(directory / "db.sqlite")
+    gw = Gateway(Config(db_path=str(directory / "db.sqlite")), store, make_plugin_manager(load_entry_points=False), Metrics())
     yield gw
     gw.close()
     store.close()
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> Iterator[Gateway]:
+    """A bare ``Gateway`` for plugin unit tests; one per test, so a test may change its blocklists."""
+    yield from bare_gateway(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """One bare ``Gateway`` per test module, for tests that only read it (never add or remove terms)."""
+    yield from bare_gateway(tmp_path_factory.mktemp("gateway"))
 
 
 @pytest.fixture

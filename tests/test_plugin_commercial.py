@@ -16,9 +16,10 @@ LICENSED = Account("shop", "校园文创", "wechat", "出版社", "resp", permit
 AD = "新品上市！扫码购买，全场包邮，限时优惠价¥99，加微信 abc123 下单。"
 
 
-@pytest.fixture
-def checker(gateway: Gateway) -> commercial.CommercialChecker:
-    [c] = commercial.register_checkers(gateway)
+@pytest.fixture(scope="module")
+def checker(module_gateway: Gateway) -> commercial.CommercialChecker:
+    """Shared by the module's read-only tests; a test that changes the blocklists builds its own."""
+    [c] = commercial.register_checkers(module_gateway)
     return c
 
 
@@ -97,13 +98,14 @@ def test_shop_links_and_prices(checker: commercial.CommercialChecker) -> None:
     assert {"taobao", "link", "price"} <= labels
 
 
-def test_threshold_is_a_setting(gateway: Gateway) -> None:
-    strict = commercial.CommercialChecker(gateway.services.get("blocklists") or commercial.setup_service(gateway),
+def test_threshold_is_a_setting(module_gateway: Gateway) -> None:
+    strict = commercial.CommercialChecker(module_gateway.services.get("blocklists") or commercial.setup_service(module_gateway),
                                           {"threshold": 100})
     assert strict.check(draft(AD)) == []
 
 
-def test_admin_removal_of_a_signal_takes_effect(gateway: Gateway, checker: commercial.CommercialChecker) -> None:
+def test_admin_removal_of_a_signal_takes_effect(gateway: Gateway) -> None:
+    [checker] = commercial.register_checkers(gateway)
     body = "校园T恤包邮，扫码购买。"
     assert len(checker.check(draft(body))) == 1
     gateway.services["blocklists"].remove_terms("commercial", ["包邮"], actor="admin")
