@@ -12,6 +12,12 @@
   refresh per account at a time.
 - ``Credentials are missing``: ``NoCredentials``, retried, so publishing
   resumes once an admin sets them.
+- ``call_with_token``: one platform call, repeated once with a fresh token
+  when the platform refuses the one it got.
+- ``PUBLISH_ERRORS`` / ``error_result``: how a target's ``publish()`` turns
+  these exceptions (and network failures) into a ``PublishResult``.
+- ``credential_key_problem``: the ``validate_publish_config`` answer for
+  credentials put in the publish config instead of the credentials API.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Mapping
 
 import aiohttp
 
@@ -116,8 +122,9 @@ class TokenCache:
     def refused(self, token: str) -> bool:
         return token in self._refused
 
-    def _fresh(self, entry: tuple[str, float, str] | None, fp: str, bad: str | None) -> str | None:
-        if entry and entry[2] == fp and entry[0] != bad and entry[0] not in self._refused and entry[1] - self.margin > time.time():
+    def _fresh(self, entry: tuple[str, float, str] | None, fp: str) -> str | None:
+        # A refused token (``get``'s ``bad`` included: it is added to ``_refused`` first) is never fresh.
+        if entry and entry[2] == fp and entry[0] not in self._refused and entry[1] - self.margin > time.time():
             return entry[0]
         return None
 
@@ -125,20 +132,20 @@ class TokenCache:
         """A usable token; ``bad`` is one the platform just refused (never handed out again)."""
         if bad:
             self._refused.add(bad)
-        token = self._fresh(self._mem.get(account_id), fp, bad)
+        token = self._fresh(self._mem.get(account_id), fp)
         if token:
             return token
         lock = self._locks.setdefault(account_id, asyncio.Lock())
         async with lock:
             # Whoever held the lock before us may already have refreshed it.
-            token = self._fresh(self._mem.get(account_id), fp, bad)
+            token = self._fresh(self._mem.get(account_id), fp)
             if token:
                 return token
             stored = await self.store.call(load_token, self.store, account_id, self.platform)
             if stored:
                 value, expires_at = stored
                 entry = (str(value.get("token", "")), expires_at, str(value.get("fp", "")))
-                token = self._fresh(entry, fp, bad)
+                token = self._fresh(entry, fp)
                 if token:
                     self._mem[account_id] = entry
                     return token
@@ -190,3 +197,55 @@ def transport_result(platform: str, stage: str, exc: BaseException) -> PublishRe
     """A network-level failure: retried. The message is shown to API clients and logged: no tokens in it."""
     return PublishResult.retry(scrub(f"{platform} unreachable during {stage}: {type(exc).__name__}: {exc}"),
                                platform=platform, stage=stage)
+
+
+Answer = dict[str, Any]
+
+
+async def call_with_token(token: Callable[[str | None], Awaitable[str]],
+                          call: Callable[[str], Awaitable[Answer]]) -> Answer:
+    """``call`` with a token from ``token(None)``; if the platform refuses it, once more with ``token(refused)``.
+
+    A second refusal is re-raised, retried in 30 s: a token fetched just now and refused at once is a
+    problem on the platform's side, and asking again at once would only repeat it.
+    """
+    first = await token(None)
+    try:
+        return await call(first)
+    except PlatformError as e:
+        if not e.token_error:
+            raise
+    try:
+        return await call(await token(first))
+    except PlatformError as e:
+        if e.token_error:
+            e.retry_after = 30.0
+        raise
+
+
+# What a platform target's ``publish()`` turns into a result with ``error_result``; anything else propagates.
+PUBLISH_ERRORS = (PlatformError, NoCredentials, UnknownOutcome, aiohttp.ClientError, asyncio.TimeoutError)
+
+
+def error_result(platform: str, exc: BaseException, stage: str, *, lost_stage: str, **lost: Any) -> PublishResult:
+    """The result for one of ``PUBLISH_ERRORS`` raised during ``stage``.
+
+    A platform error fails or retries as the platform's code says; missing credentials wait for an admin;
+    a lost answer to a step that must not be repeated (``lost_stage``, with ``lost`` added to the result)
+    fails; a network failure is retried.
+    """
+    if isinstance(exc, PlatformError):
+        return exc.result(stage)
+    if isinstance(exc, NoCredentials):
+        return PublishResult.retry(str(exc), 300.0, platform=platform, stage="credentials")
+    if isinstance(exc, UnknownOutcome):
+        return PublishResult.fail(str(exc), platform=platform, stage=lost_stage, **lost)
+    return transport_result(platform, stage, exc)
+
+
+def credential_key_problem(config: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
+    """The ``validate_publish_config`` answer when a publish config carries credentials (they are sealed elsewhere)."""
+    for key in keys:
+        if key in config:
+            return f"publish.{key}: platform credentials are set with PUT /v1/accounts/{{id}}/credentials, not here"
+    return None

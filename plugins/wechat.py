@@ -38,8 +38,8 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from draftgate_plugins._platform import (
-    HttpSession, Job, NoCredentials, PlatformError, TokenCache, UnknownOutcome, credentials, fingerprint, image_ext,
-    load_job, save_job, transport_result,
+    PUBLISH_ERRORS, HttpSession, Job, PlatformError, TokenCache, UnknownOutcome, call_with_token, credential_key_problem,
+    credentials, error_result, fingerprint, image_ext, load_job, save_job,
 )
 from gateway.hookspecs import hookimpl
 from gateway.model import Content, ImageInput, PublishItem, PublishResult
@@ -163,8 +163,7 @@ class WeChatTarget:
     async def _call(self, api: str, account_id: str, creds: dict[str, Any], *, json_body: Any = None,
                     form: dict[str, Any] | None = None, params: dict[str, str] | None = None) -> dict[str, Any]:
         """One authenticated POST; a refused token is refreshed (once per call) and the call repeated."""
-        token = await self._token(account_id, creds)
-        for attempt in (1, 2):
+        async def send(token: str) -> dict[str, Any]:
             query = {"access_token": token, **(params or {})}
             if form is not None:
                 data: Any = aiohttp.FormData()
@@ -176,17 +175,10 @@ class WeChatTarget:
                           "headers": {"Content-Type": "application/json; charset=utf-8"}}
             async with self.http.get().post(f"{self.base_url}/cgi-bin/{api}", params=query, **kwargs) as resp:
                 answer = await self._json(resp, api)
-            try:
-                self._raise_for(answer, api)
-            except PlatformError as e:
-                if e.token_error and attempt == 1:
-                    token = await self._token(account_id, creds, bad=token)
-                    continue
-                if e.token_error:
-                    e.retry_after = 30.0  # a fresh token refused at once: the platform's side, try later
-                raise
+            self._raise_for(answer, api)
             return answer
-        raise AssertionError("unreachable")
+
+        return await call_with_token(lambda bad: self._token(account_id, creds, bad), send)
 
     # -- the steps -------------------------------------------------------------
 
@@ -308,14 +300,9 @@ class WeChatTarget:
         job = await store.call(load_job, store, item.idempotency_key)
         try:
             return await self._run(item, job)
-        except PlatformError as e:
-            return e.result(job.stage)
-        except NoCredentials as e:
-            return PublishResult.retry(str(e), 300.0, platform=NAME, stage="credentials")
-        except UnknownOutcome as e:
-            return PublishResult.fail(str(e), platform=NAME, stage="submit", media_id=job.data.get("media_id"))
-        except (aiohttp.ClientError, asyncio.TimeoutError) as e:
-            return transport_result(NAME, job.stage, e)
+        except PUBLISH_ERRORS as e:
+            # job.stage is where the attempt stopped: the steps save it as they go.
+            return error_result(NAME, e, job.stage, lost_stage="submit", media_id=job.data.get("media_id"))
 
     async def close(self) -> None:
         await self.http.close()
@@ -339,9 +326,9 @@ async def shutdown(gateway: Gateway) -> None:
 def validate_publish_config(target: str, config: dict[str, Any]) -> str | None:
     if target != NAME:
         return None
-    for key in ("app_id", "app_secret", "secret", "access_token"):
-        if key in config:
-            return f"publish.{key}: platform credentials are set with PUT /v1/accounts/{{id}}/credentials, not here"
+    problem = credential_key_problem(config, ("app_id", "app_secret", "secret", "access_token"))
+    if problem:
+        return problem
     if "cover_index" in config and (not isinstance(config["cover_index"], int) or config["cover_index"] < 0):
         return "publish.cover_index: must be a non-negative integer"
     for key in ("author", "digest"):

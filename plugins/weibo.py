@@ -25,7 +25,6 @@ other errors fail with Weibo's ``error_code`` and ``error``. Settings
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
@@ -34,8 +33,8 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from draftgate_plugins._platform import (
-    HttpSession, NoCredentials, PlatformError, TokenCache, UnknownOutcome, credentials, fingerprint, image_ext,
-    load_job, save_job, transport_result,
+    PUBLISH_ERRORS, HttpSession, NoCredentials, PlatformError, TokenCache, UnknownOutcome, call_with_token,
+    credential_key_problem, credentials, error_result, fingerprint, image_ext, load_job, save_job,
 )
 from gateway.hookspecs import hookimpl
 from gateway.model import PublishItem, PublishResult
@@ -121,8 +120,8 @@ class WeiboTarget:
     # -- posting ---------------------------------------------------------------
 
     async def _share(self, item: PublishItem, creds: dict[str, Any], text: str) -> dict[str, Any]:
-        token = await self._token(item.account.id, creds)
-        for attempt in (1, 2):
+        async def send(token: str) -> dict[str, Any]:
+            # A fresh form each time: a sent FormData cannot be sent again.
             form = aiohttp.FormData()
             form.add_field("access_token", token)
             form.add_field("status", text)
@@ -130,19 +129,10 @@ class WeiboTarget:
                 pic = item.content.images[0]
                 ext, ctype = image_ext(pic.data)
                 form.add_field("pic", pic.data, filename=f"pic.{ext}", content_type=ctype)
-            else:
-                form = aiohttp.FormData({"access_token": token, "status": text})
             async with self.http.get().post(f"{self.base_url}/2/statuses/share.json", data=form) as resp:
-                try:
-                    return await self._answer(resp, "statuses/share")
-                except PlatformError as e:
-                    if e.token_error and attempt == 1:
-                        token = await self._token(item.account.id, creds, bad=token)
-                        continue
-                    if e.token_error:
-                        e.retry_after = 30.0
-                    raise
-        raise AssertionError("unreachable")
+                return await self._answer(resp, "statuses/share")
+
+        return await call_with_token(lambda bad: self._token(item.account.id, creds, bad), send)
 
     async def _run(self, item: PublishItem) -> PublishResult:
         store = self.gateway.store
@@ -177,14 +167,8 @@ class WeiboTarget:
     async def publish(self, item: PublishItem) -> PublishResult:
         try:
             return await self._run(item)
-        except PlatformError as e:
-            return e.result("share")
-        except NoCredentials as e:
-            return PublishResult.retry(str(e), 300.0, platform=NAME, stage="credentials")
-        except UnknownOutcome as e:
-            return PublishResult.fail(str(e), platform=NAME, stage="share")
-        except (aiohttp.ClientError, asyncio.TimeoutError) as e:
-            return transport_result(NAME, "share", e)
+        except PUBLISH_ERRORS as e:
+            return error_result(NAME, e, "share", lost_stage="share")
 
     async def close(self) -> None:
         await self.http.close()
@@ -208,9 +192,9 @@ async def shutdown(gateway: Gateway) -> None:
 def validate_publish_config(target: str, config: dict[str, Any]) -> str | None:
     if target != NAME:
         return None
-    for key in ("app_key", "app_secret", "secret", "access_token", "refresh_token"):
-        if key in config:
-            return f"publish.{key}: platform credentials are set with PUT /v1/accounts/{{id}}/credentials, not here"
+    problem = credential_key_problem(config, ("app_key", "app_secret", "secret", "access_token", "refresh_token"))
+    if problem:
+        return problem
     link = config.get("link")
     if not isinstance(link, str) or urlsplit(link).scheme not in ("http", "https") or not urlsplit(link).netloc:
         return "publish.link: Weibo needs an http(s) link on the app's safe domain"
