@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 from gateway import audit
@@ -93,6 +94,37 @@ def account_json(row: dict[str, Any]) -> dict[str, Any]:
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
+
+
+@dataclass(frozen=True)
+class AccountRoles:
+    """The accounts one person holds a role on, each list in account id order."""
+
+    responsible: list[str]
+    operator: list[str]
+
+    @property
+    def any(self) -> list[str]:
+        """Accounts with either role, in account id order (an account with both appears once)."""
+        return sorted({*self.responsible, *self.operator})
+
+
+def roles_on_accounts(store: Store, user_id: str, *, active_only: bool = False) -> AccountRoles:
+    """Which accounts ``user_id`` is responsible for and operates: the one place that reads it from the rows.
+
+    ``active_only`` leaves out suspended and closed accounts (no drafts are
+    submitted to them). Admin rights are not roles: callers that let admins
+    read everything decide that themselves.
+    """
+    where = " WHERE status = 'active'" if active_only else ""
+    responsible: list[str] = []
+    operator: list[str] = []
+    for r in store.query(f"SELECT id, responsible, operators FROM accounts{where} ORDER BY id"):
+        if r["responsible"] == user_id:
+            responsible.append(r["id"])
+        if user_id in json.loads(r["operators"]):
+            operator.append(r["id"])
+    return AccountRoles(responsible, operator)
 
 
 def get_row(store: Store, account_id: str) -> dict[str, Any] | None:

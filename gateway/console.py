@@ -12,7 +12,6 @@ the admin pages in ``console_admin``; the pure rendering helpers in
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 from aiohttp import web
@@ -21,10 +20,10 @@ from pydantic import ValidationError
 from gateway import audit, console_admin, workflow
 from gateway import console_render as R
 from gateway import console_sessions as sessions
-from gateway.accounts import account_from_row, get_row
+from gateway.accounts import account_from_row, get_row, roles_on_accounts
 from gateway.api.common import validation_error
 from gateway.appkeys import GATEWAY
-from gateway.auth import User, can_read_account, user_for_token
+from gateway.auth import User, can_read_account, is_operator, user_for_token
 from gateway.console_web import (
     BASE,
     CONSOLE_ENV,
@@ -142,8 +141,10 @@ async def queue(request: web.Request, ctx: Ctx) -> web.Response:
 
 
 def _readable_accounts(store: Store, user: User) -> list[str]:
-    rows = store.query("SELECT * FROM accounts ORDER BY id")
-    return [r["id"] for r in rows if can_read_account(user, account_from_row(r))]
+    """The accounts ``can_read_account`` lets ``user`` read, in id order: all for an admin, else those with a role."""
+    if user.admin:
+        return [r["id"] for r in store.query("SELECT id FROM accounts ORDER BY id")]
+    return roles_on_accounts(store, user.id).any
 
 
 @page()
@@ -374,9 +375,10 @@ async def draft_image(request: web.Request, ctx: Ctx) -> web.StreamResponse:
 # -- submitting drafts and revisions --------------------------------------------------
 
 
-def _operator_accounts(store: Store, user: User) -> list[dict[str, Any]]:
-    rows = store.query("SELECT * FROM accounts WHERE status = 'active' ORDER BY id")
-    return [r for r in rows if user.id in json.loads(r["operators"])]
+def _operator_accounts(store: Store, user: User) -> list[dict[str, str]]:
+    """The active accounts ``user`` may submit drafts to, with their names (the compose form's choices)."""
+    names = _account_names(store)
+    return [{"id": a, "name": names[a]} for a in roles_on_accounts(store, user.id, active_only=True).operator]
 
 
 def _uploaded_images(ctx: Ctx) -> list[dict[str, str]]:
@@ -449,7 +451,7 @@ async def _revisable(request: web.Request, ctx: Ctx, draft_id: str) -> dict[str,
         return error_page(request, ctx, 404, "没有这篇稿件。")
     account_row = await ctx.store.call(get_row, ctx.store, draft["account"])
     assert account_row is not None
-    if ctx.user.id not in json.loads(account_row["operators"]):
+    if not is_operator(ctx.user, account_from_row(account_row)):
         return error_page(request, ctx, 403, "您不是该账号的运营人，不能提交修改稿。")
     return draft
 

@@ -10,7 +10,6 @@ folder), so text from a draft can never run as code in a reviewer's browser.
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from multidict import MultiDictProxy
 
 from gateway import console_render as R
 from gateway import console_sessions as sessions
+from gateway.accounts import roles_on_accounts
 from gateway.appkeys import GATEWAY
 from gateway.auth import User
 from gateway.services import Gateway
@@ -93,11 +93,8 @@ def make_env() -> jinja2.Environment:
 
 def roles_of(store: Store, user: User) -> dict[str, Any]:
     """The user's roles across accounts and the number of drafts waiting for them (shown on every page)."""
-    responsible = [r["id"] for r in store.query("SELECT id FROM accounts WHERE responsible = ?", (user.id,))]
-    operator = [
-        r["id"] for r in store.query("SELECT id, operators FROM accounts")
-        if user.id in json.loads(r["operators"])
-    ]
+    held = roles_on_accounts(store, user.id)
+    responsible, operator = held.responsible, held.operator
     waiting = 0
     if responsible:
         row = store.query_one(

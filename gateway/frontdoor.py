@@ -39,9 +39,9 @@ from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import ValidationError
 
 from gateway import workflow
-from gateway.accounts import account_from_row, get_row
+from gateway.accounts import account_from_row, get_row, roles_on_accounts
 from gateway.api.common import gateway_of, refuse_lone_surrogates
-from gateway.auth import User, can_read_account, is_operator, user_for_token
+from gateway.auth import User, can_read_account, user_for_token
 from gateway.drafts import draft_json
 from gateway.errors import ApiError
 from gateway.schemas import DraftIn
@@ -104,8 +104,7 @@ async def _caller(request: web.Request) -> tuple[User, str | None]:
 
 
 def _operated_accounts(store: Store, user: User) -> list[str]:
-    rows = store.query("SELECT * FROM accounts WHERE status = 'active' ORDER BY id")
-    return [r["id"] for r in rows if is_operator(user, account_from_row(r))]
+    return roles_on_accounts(store, user.id, active_only=True).operator
 
 
 async def _account_for(request: web.Request, user: User, named: str | None) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 from aiohttp import web
 
 from gateway import auth
+from gateway.accounts import roles_on_accounts
 from gateway.api.common import (
     ApiError,
     caller,
@@ -43,13 +43,11 @@ async def list_users(request: web.Request) -> web.Response:
 async def me(request: web.Request) -> web.Response:
     user = caller(request)
     store = gateway_of(request).store
-    rows = await store.call(store.query, "SELECT id, operators, responsible FROM accounts ORDER BY id")
-    roles = []
-    for r in rows:
-        if r["responsible"] == user.id:
-            roles.append({"account": r["id"], "role": "responsible"})
-        if user.id in json.loads(r["operators"]):
-            roles.append({"account": r["id"], "role": "operator"})
+    held = await store.call(roles_on_accounts, store, user.id)
+    # Account by account (id order), the responsible role before the operator one.
+    roles = [{"account": a, "role": "responsible"} for a in held.responsible]
+    roles += [{"account": a, "role": "operator"} for a in held.operator]
+    roles.sort(key=lambda r: (r["account"], r["role"] != "responsible"))
     return json_response({"user": user.to_json(), "roles": roles})
 
 
