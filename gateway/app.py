@@ -15,7 +15,7 @@ from aiohttp import web
 from gateway import api
 from gateway import blocklists as text_blocklists, embargoes as text_embargoes
 from gateway.api.middleware import auth_middleware, error_middleware, metrics_middleware
-from gateway.appkeys import EXTRA, GATEWAY, OPENAPI_OPERATIONS
+from gateway.appkeys import GATEWAY, OPENAPI_OPERATIONS
 from gateway.config import Config
 from gateway.metrics import Metrics
 from gateway.plugins import await_me_maybe, call_hook_collect, flatten, make_plugin_manager
@@ -62,7 +62,6 @@ async def create_app(config: Config, *, extra_plugins: list[Any] | None = None) 
     metrics.add_queue_gauge(lambda: queue_depth(store))
     app[GATEWAY] = gw
     app[OPENAPI_OPERATIONS] = []
-    app[EXTRA] = {}
     api.setup_routes(app)
     pm.hook.register_routes(gateway=gw, app=app)
 
@@ -74,7 +73,6 @@ async def create_app(config: Config, *, extra_plugins: list[Any] | None = None) 
         publisher = Publisher(gw)
         if config.publish_enabled:
             publisher.start()
-        app[EXTRA]["publisher"] = publisher
         log.info("gateway started", extra={"db": config.db_path, "checkers": sorted(gw.checkers),
                                            "targets": sorted(gw.publish_targets)})
         try:

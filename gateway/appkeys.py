@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from gateway.services import Gateway
 
 GATEWAY = web.AppKey("gateway", Gateway)
 OPENAPI_OPERATIONS = web.AppKey("openapi_operations", list)
-EXTRA: web.AppKey[dict[str, Any]] = web.AppKey("extra", dict)

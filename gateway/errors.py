@@ -31,3 +31,8 @@ def not_found(what: str, ident: str) -> ApiError:
 
 def conflict(code: str, message: str) -> ApiError:
     return ApiError(409, code, message)
+
+
+def unknown_account(field: str, account_id: str) -> ApiError:
+    """A 422: an account named in a body (not in the path, where it is a 404) does not exist."""
+    return invalid(field, f"account {account_id!r} does not exist", code="unknown_account")

@@ -42,13 +42,6 @@ class DraftStatus(str, enum.Enum):
     REJECTED = "rejected"
 
 
-class PublicationState(str, enum.Enum):
-    NONE = "none"
-    QUEUED = "queued"
-    PUBLISHED = "published"
-    FAILED = "failed"
-
-
 @dataclass(frozen=True)
 class Permits:
     commercial: bool = False

@@ -11,7 +11,7 @@ import asyncio
 import inspect
 import logging
 import time
-from typing import Any, Iterable
+from typing import Any
 
 from gateway.hookspecs import Checker
 from gateway.model import Draft, Finding, Verdict
@@ -93,9 +93,9 @@ def _materialise(value: Any) -> Any:
     return value
 
 
-async def screen(gateway: Gateway, draft: Draft, checkers: Iterable[Checker] | None = None) -> Verdict:
+async def screen(gateway: Gateway, draft: Draft) -> Verdict:
     """Screen one revision with every enabled checker; the verdict holds all findings."""
-    chosen = list(gateway.checkers.values()) if checkers is None else list(checkers)
+    chosen = list(gateway.checkers.values())
     # The screened text is derived once here so checkers running in threads share it.
     await gateway.run_cpu(lambda: draft.screened_text)
     results = await asyncio.gather(*(_run_one(gateway, c, draft) for c in chosen))

@@ -20,7 +20,7 @@ from gateway import audit
 from gateway.accounts import get_account
 from gateway.auth import User, is_operator
 from gateway.drafts import draft_json, get_draft_row, load_content
-from gateway.errors import conflict, forbidden, invalid, not_found
+from gateway.errors import conflict, forbidden, invalid, not_found, unknown_account
 from gateway.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, inspect_image
 from gateway.model import Account, Content, Draft, DraftStatus, ImageInput, Verdict
 from gateway.plugins import call_hook_collect
@@ -78,7 +78,7 @@ def _check_submitter(user: User, account: Account) -> None:
 def _account_for_submission(store: Store, account_id: str, user: User, *, field: str = "account") -> Account:
     account = get_account(store, account_id)
     if account is None:
-        raise invalid(field, f"account {account_id!r} does not exist", code="unknown_account")
+        raise unknown_account(field, account_id)
     _check_submitter(user, account)
     return account
 

@@ -8,7 +8,17 @@ from typing import Any
 from aiohttp import web
 
 from gateway import accounts
-from gateway.api.common import ApiError, caller, gateway_of, invalid, json_response, not_found, read_json, require_admin, route
+from gateway.api.common import (
+    ApiError,
+    account_row_or_404,
+    caller,
+    gateway_of,
+    invalid,
+    json_response,
+    read_json,
+    require_admin,
+    route,
+)
 from gateway.auth import can_read_account
 from gateway.schemas import AccountIn, AccountPatch, PublishIn
 from gateway.services import Gateway
@@ -57,9 +67,7 @@ async def patch_account(request: web.Request) -> web.Response:
     account_id = request.match_info["id"]
     gw = gateway_of(request)
     store = gw.store
-    row = await store.call(accounts.get_row, store, account_id)
-    if row is None:
-        raise not_found("account", account_id)
+    row = await account_row_or_404(request, account_id)
     body = await read_json(request, AccountPatch)
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     reason = changes.pop("reason", None)
@@ -88,10 +96,7 @@ async def patch_account(request: web.Request) -> web.Response:
 async def get_account(request: web.Request) -> web.Response:
     user = caller(request)
     account_id = request.match_info["id"]
-    store = gateway_of(request).store
-    row = await store.call(accounts.get_row, store, account_id)
-    if row is None:
-        raise not_found("account", account_id)
+    row = await account_row_or_404(request, account_id)
     if not can_read_account(user, accounts.account_from_row(row)):
         raise ApiError(403, "forbidden", f"{user.id!r} has no role on account {account_id!r}")
     return json_response({"account": accounts.account_json(row)})

@@ -20,7 +20,8 @@ from pydantic import BaseModel, ValidationError
 
 from gateway.appkeys import GATEWAY, OPENAPI_OPERATIONS
 from gateway.auth import User
-from gateway.errors import ApiError, conflict, forbidden, invalid, not_found  # noqa: F401 — re-exported for API modules
+from gateway.accounts import get_row
+from gateway.errors import ApiError, conflict, forbidden, invalid, not_found, unknown_account  # noqa: F401 — re-exported for API modules
 from gateway.services import Gateway
 
 M = TypeVar("M", bound=BaseModel)
@@ -42,8 +43,7 @@ def field_path(loc: tuple[Any, ...]) -> str:
 def validation_error(exc: ValidationError) -> ApiError:
     errors = exc.errors(include_url=False)
     first = errors[0]
-    loc = tuple(p for p in first["loc"] if p not in ("function-before[_b64(), bytes]",))
-    field = field_path(loc)
+    field = field_path(tuple(first["loc"]))
     if first["type"] == "missing":
         message = f"{field}: is required"
     elif first["type"] == "extra_forbidden":
@@ -178,3 +178,12 @@ def route(
             "errors": errors,
         }
     )
+
+
+async def account_row_or_404(request: web.Request, account_id: str) -> dict[str, Any]:
+    """The stored row of the account named in the path; 404 when there is none."""
+    store = gateway_of(request).store
+    row = await store.call(get_row, store, account_id)
+    if row is None:
+        raise not_found("account", account_id)
+    return row

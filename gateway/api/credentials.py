@@ -13,8 +13,8 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import Field
 
-from gateway import accounts, secrets
-from gateway.api.common import gateway_of, invalid, json_response, not_found, read_json, require_admin, route
+from gateway import secrets
+from gateway.api.common import account_row_or_404, gateway_of, invalid, json_response, not_found, read_json, require_admin, route
 from gateway.schemas import Strict
 
 Secret = Annotated[str, Field(min_length=1, max_length=2048)]
@@ -54,18 +54,9 @@ def _check(platform: str, values: dict[str, Any]) -> None:
             raise invalid(key, f"is not a {platform} credential")
 
 
-async def _account_row(request: web.Request) -> dict[str, Any]:
-    account_id = request.match_info["id"]
-    store = gateway_of(request).store
-    row = await store.call(accounts.get_row, store, account_id)
-    if row is None:
-        raise not_found("account", account_id)
-    return row
-
-
 async def put_credentials(request: web.Request) -> web.Response:
     admin = require_admin(request)
-    row = await _account_row(request)
+    row = await account_row_or_404(request, request.match_info["id"])
     body = await read_json(request, CredentialsIn)
     values = body.model_dump(exclude_none=True)
     platform = _platform_for(row)
@@ -77,14 +68,14 @@ async def put_credentials(request: web.Request) -> web.Response:
 
 async def get_credentials(request: web.Request) -> web.Response:
     require_admin(request)
-    row = await _account_row(request)
+    row = await account_row_or_404(request, request.match_info["id"])
     store = gateway_of(request).store
     return json_response({"credentials": await store.call(secrets.credentials_status, store, row["id"])})
 
 
 async def delete_credentials(request: web.Request) -> web.Response:
     admin = require_admin(request)
-    row = await _account_row(request)
+    row = await account_row_or_404(request, request.match_info["id"])
     store = gateway_of(request).store
     if not await store.call(secrets.delete_credentials, store, row["id"], admin.id):
         raise not_found("credentials of account", row["id"])

@@ -8,12 +8,13 @@ from aiohttp import web
 
 from gateway import workflow
 from gateway.accounts import account_from_row, get_row
-from gateway.api.common import caller, forbidden, gateway_of, invalid, json_response, not_found, read_json, route
+from gateway.api.common import caller, forbidden, gateway_of, invalid, json_response, not_found, read_json, route, unknown_account
 from gateway.auth import can_read_account
 from gateway.drafts import draft_json, list_drafts
+from gateway.model import DraftStatus
 from gateway.schemas import ID_PATTERN, DecisionIn, DraftIn, RevisionIn
 
-STATUSES = ("passed", "flagged", "blocked", "approved", "rejected")
+STATUSES = tuple(s.value for s in DraftStatus)
 
 
 async def submit_draft(request: web.Request) -> web.Response:
@@ -59,7 +60,7 @@ async def get_draft_list(request: web.Request) -> web.Response:
     readable = [r["id"] for r in rows if can_read_account(user, account_from_row(r))]
     if account_id is not None:
         if not re.match(ID_PATTERN, account_id) or account_id not in {r["id"] for r in rows}:
-            raise invalid("account", f"account {account_id!r} does not exist", code="unknown_account")
+            raise unknown_account("account", account_id)
         if account_id not in readable:
             raise forbidden(f"{user.id!r} has no role on account {account_id!r}")
         readable = [account_id]

@@ -17,16 +17,19 @@ from pydantic import BeforeValidator, Field
 
 from gateway import directives, lifecycle, reports, stats
 from gateway.accounts import account_from_row, get_row
+from gateway.store import Store
 from gateway.api.common import (
     ApiError,
+    M,
+    account_row_or_404,
     caller,
     gateway_of,
     invalid,
     json_response,
-    not_found,
     read_json,
     require_admin,
     route,
+    unknown_account,
 )
 from gateway.auth import can_read_account, is_responsible
 from gateway.errors import conflict, forbidden
@@ -120,48 +123,40 @@ def _calendar_error(field: str, e: CalendarNotCovered) -> ApiError:
     return ApiError(422, "calendar_not_covered", f"{field}: {e}", field=field, year=e.year)
 
 
-async def _account_row(request: web.Request, account_id: str) -> dict[str, Any]:
-    store = gateway_of(request).store
-    row = await store.call(get_row, store, account_id)
-    if row is None:
-        raise not_found("account", account_id)
-    return row
-
-
 # -- life cycle --------------------------------------------------------------
 
 
-async def _lifecycle_change(request: web.Request, change: Callable[..., Any]) -> Any:
-    """Run a suspend/close change for the account in the path; a refused state change is 409."""
+async def _lifecycle_change(request: web.Request, model: type[M], change: Callable[[Store, str, M, str], Any]) -> Any:
+    """Run a life-cycle change (``change(store, account_id, body, admin)``) for the account in
+    the path; a refused state change is 409."""
     admin = require_admin(request)
     account_id = request.match_info["id"]
-    await _account_row(request, account_id)
-    body = await read_json(request, ReasonIn)
+    await account_row_or_404(request, account_id)
+    body = await read_json(request, model)
     store = gateway_of(request).store
     try:
-        return await store.call(change, store, account_id, body.reason, admin)
+        return await store.call(change, store, account_id, body, admin)
     except StateError as e:
         raise conflict(e.code, str(e)) from None
 
 
 async def suspend(request: web.Request) -> web.Response:
-    return json_response({"account": await _lifecycle_change(request, lifecycle.suspend)})
+    account = await _lifecycle_change(
+        request, ReasonIn, lambda store, account_id, body, admin: lifecycle.suspend(store, account_id, body.reason, admin))
+    return json_response({"account": account})
 
 
 async def close(request: web.Request) -> web.Response:
-    return json_response(await _lifecycle_change(request, lifecycle.request_close))
+    return json_response(await _lifecycle_change(
+        request, ReasonIn,
+        lambda store, account_id, body, admin: lifecycle.request_close(store, account_id, body.reason, admin)))
 
 
 async def report_closing(request: web.Request) -> web.Response:
-    admin = require_admin(request)
-    account_id = request.match_info["id"]
-    await _account_row(request, account_id)
-    body = await read_json(request, ClosingIn)
-    store = gateway_of(request).store
-    try:
-        closing = await store.call(lifecycle.report_closed, store, account_id, body.result, admin, body.closed_on)
-    except StateError as e:
-        raise conflict(e.code, str(e)) from None
+    closing = await _lifecycle_change(
+        request, ClosingIn,
+        lambda store, account_id, body, admin: lifecycle.report_closed(
+            store, account_id, body.result, admin, body.closed_on))
     return json_response({"closing": closing})
 
 
@@ -176,7 +171,7 @@ async def list_closings(request: web.Request) -> web.Response:
 async def put_review_date(request: web.Request) -> web.Response:
     admin = require_admin(request)
     account_id = request.match_info["id"]
-    await _account_row(request, account_id)
+    await account_row_or_404(request, account_id)
     body = await read_json(request, ReviewDateIn)
     store = gateway_of(request).store
     return json_response(await store.call(reports.set_review_date, store, account_id, body.review_date, admin))
@@ -191,7 +186,7 @@ async def record_stats(request: web.Request) -> web.Response:
     store = gateway_of(request).store
     row = await store.call(get_row, store, body.account)
     if row is None:
-        raise invalid("account", f"account {body.account!r} does not exist", code="unknown_account")
+        raise unknown_account("account", body.account)
     if not can_read_account(user, account_from_row(row)):
         raise forbidden(f"{user.id!r} has no role on account {body.account!r}")
     if body.followers is None and not body.posts:
@@ -232,7 +227,7 @@ async def annual(request: web.Request) -> web.StreamResponse:
     fmt = request.query.get("format", "json")
     if fmt not in ("json", "csv", "html"):
         raise invalid("format", "must be json, csv or html")
-    row = await _account_row(request, account_id)
+    row = await account_row_or_404(request, account_id)
     if not (user.admin or is_responsible(user, account_from_row(row))):
         raise forbidden("the annual report is for admins and the account's responsible person")
     store = gateway_of(request).store
@@ -269,7 +264,7 @@ async def annual_review(request: web.Request) -> web.Response:
     body = await read_json(request, AnnualReviewIn)
     store = gateway_of(request).store
     if await store.call(get_row, store, body.account) is None:
-        raise invalid("account", f"account {body.account!r} does not exist", code="unknown_account")
+        raise unknown_account("account", body.account)
     result = await store.call(reports.record_annual_review, store, body.account, body.year, body.result, body.note, admin)
     return json_response(result, status=201)
 
