@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import time
 from pathlib import Path
 from typing import Any
 
-from aiohttp import FormData
+from aiohttp import ClientResponse, FormData
 from PIL import Image
 
 from conftest import World, build_world
-from console_helpers import PRE, csrf_of, page_csrf, sign_in
+from console_helpers import PRE, csrf_of, fresh_client_cookies, page_csrf, sign_in
 from gateway.console_sessions import COOKIE, PRE_COOKIE
 
 
@@ -26,6 +27,17 @@ async def flagged(world: World, who: str = "op", body: str = "校园新闻 REVIE
 async def signed_in(world: World, who: str) -> None:
     resp = await sign_in(world.client, world.tokens[who])
     assert resp.status == 303, await resp.text()
+
+
+async def decide(world: World, draft_id: str, data: dict[str, str], **kwargs: Any) -> ClientResponse:
+    """POST the draft page's decision form as the signed-in person; the redirect is not followed."""
+    return await world.client.post(f"/console/drafts/{draft_id}/decision", data=data, allow_redirects=False, **kwargs)
+
+
+async def admin_view(world: World, draft_id: str) -> dict[str, Any]:
+    """The draft as the API shows it to an admin: what a console action did or did not change."""
+    _, out = await world.call("GET", f"/v1/drafts/{draft_id}", "admin")
+    return out["draft"]
 
 
 def png_bytes(colour: str = "red") -> bytes:
@@ -212,14 +224,12 @@ async def test_responsible_person_approves_and_the_draft_is_published(world: Wor
     page = await world.client.get(f"/console/drafts/{draft['id']}")
     html = await page.text()
     assert "批准发布" in html
-    resp = await world.client.post(f"/console/drafts/{draft['id']}/decision",
-                                   data={"csrf": csrf_of(html), "decision": "approve", "comment": "同意发布"},
-                                   allow_redirects=False)
+    resp = await decide(world, draft["id"], {"csrf": csrf_of(html), "decision": "approve", "comment": "同意发布"})
     assert resp.status == 303 and resp.headers["Location"] == f"/console/drafts/{draft['id']}?done=approved"
     pub = await world.wait_publication(draft["id"])
     assert pub["state"] == "published"
-    status, out = await world.call("GET", f"/v1/drafts/{draft['id']}", "admin")
-    assert out["draft"]["decisions"][0]["decided_by"] == "resp" and out["draft"]["decisions"][0]["comment"] == "同意发布"
+    viewed = await admin_view(world, draft["id"])
+    assert viewed["decisions"][0]["decided_by"] == "resp" and viewed["decisions"][0]["comment"] == "同意发布"
     after = await (await world.client.get(f"/console/drafts/{draft['id']}")).text()
     assert "已发布" in after and "同意发布" in after
     assert 'name="decision"' not in after
@@ -229,21 +239,18 @@ async def test_decision_without_csrf_token_is_refused(world: World) -> None:
     draft = await flagged(world)
     await signed_in(world, "resp")
     for data in ({"decision": "approve"}, {"decision": "approve", "csrf": "wrong"}):
-        resp = await world.client.post(f"/console/drafts/{draft['id']}/decision", data=data, allow_redirects=False)
+        resp = await decide(world, draft["id"], data)
         assert resp.status == 403
-    status, out = await world.call("GET", f"/v1/drafts/{draft['id']}", "admin")
-    assert out["draft"]["status"] == "flagged"
+    assert (await admin_view(world, draft["id"]))["status"] == "flagged"
 
 
 async def test_cross_origin_post_is_refused_even_with_the_token(world: World) -> None:
     draft = await flagged(world)
     await signed_in(world, "resp")
     csrf = await page_csrf(world.client, f"/console/drafts/{draft['id']}")
-    resp = await world.client.post(f"/console/drafts/{draft['id']}/decision", data={"csrf": csrf, "decision": "approve"},
-                                   headers={"Origin": "https://evil.example"}, allow_redirects=False)
+    resp = await decide(world, draft["id"], {"csrf": csrf, "decision": "approve"}, headers={"Origin": "https://evil.example"})
     assert resp.status == 403
-    status, out = await world.call("GET", f"/v1/drafts/{draft['id']}", "admin")
-    assert out["draft"]["status"] == "flagged"
+    assert (await admin_view(world, draft["id"]))["status"] == "flagged"
 
 
 async def test_operator_sees_no_approve_action_and_is_refused(world: World) -> None:
@@ -252,12 +259,10 @@ async def test_operator_sees_no_approve_action_and_is_refused(world: World) -> N
     html = await (await world.client.get(f"/console/drafts/{draft['id']}")).text()
     assert 'name="decision"' not in html and "批准发布" not in html
     assert "等待账号负责人" in html
-    resp = await world.client.post(f"/console/drafts/{draft['id']}/decision",
-                                   data={"csrf": csrf_of(html), "decision": "approve"}, allow_redirects=False)
+    resp = await decide(world, draft["id"], {"csrf": csrf_of(html), "decision": "approve"})
     assert resp.status == 403
     assert "只有账号负责人可以签发" in await resp.text()
-    status, out = await world.call("GET", f"/v1/drafts/{draft['id']}", "admin")
-    assert out["draft"]["status"] == "flagged"
+    assert (await admin_view(world, draft["id"]))["status"] == "flagged"
 
 
 async def test_self_approval_is_refused_with_a_clear_message(world: World) -> None:
@@ -265,8 +270,7 @@ async def test_self_approval_is_refused_with_a_clear_message(world: World) -> No
     await signed_in(world, "resp")
     html = await (await world.client.get(f"/console/drafts/{draft['id']}")).text()
     assert 'name="decision"' not in html and "由您本人提交" in html
-    resp = await world.client.post(f"/console/drafts/{draft['id']}/decision",
-                                   data={"csrf": csrf_of(html), "decision": "approve"}, allow_redirects=False)
+    resp = await decide(world, draft["id"], {"csrf": csrf_of(html), "decision": "approve"})
     assert resp.status == 403
     text = await resp.text()
     assert "签发被拒绝" in text and "由您本人提交" in text
@@ -278,22 +282,18 @@ async def test_other_accounts_responsible_person_cannot_see_or_decide(world: Wor
     page = await world.client.get(f"/console/drafts/{draft['id']}")
     assert page.status == 403
     csrf = await page_csrf(world.client)
-    resp = await world.client.post(f"/console/drafts/{draft['id']}/decision", data={"csrf": csrf, "decision": "approve"},
-                                   allow_redirects=False)
+    resp = await decide(world, draft["id"], {"csrf": csrf, "decision": "approve"})
     assert resp.status == 403
-    status, out = await world.call("GET", f"/v1/drafts/{draft['id']}", "admin")
-    assert out["draft"]["status"] == "flagged"
+    assert (await admin_view(world, draft["id"]))["status"] == "flagged"
 
 
 async def test_deciding_twice_is_refused_as_not_flagged(world: World) -> None:
     draft = await flagged(world)
     await signed_in(world, "resp")
     csrf = await page_csrf(world.client, f"/console/drafts/{draft['id']}")
-    first = await world.client.post(f"/console/drafts/{draft['id']}/decision",
-                                    data={"csrf": csrf, "decision": "reject", "comment": "请修改"}, allow_redirects=False)
+    first = await decide(world, draft["id"], {"csrf": csrf, "decision": "reject", "comment": "请修改"})
     assert first.status == 303
-    again = await world.client.post(f"/console/drafts/{draft['id']}/decision",
-                                    data={"csrf": csrf, "decision": "approve"}, allow_redirects=False)
+    again = await decide(world, draft["id"], {"csrf": csrf, "decision": "approve"})
     assert again.status == 409
     assert "只有待签发的稿件可以批准或驳回" in await again.text()
 
@@ -337,8 +337,6 @@ async def test_form_errors_are_shown_not_swallowed(world: World) -> None:
 
 
 async def test_draft_images_are_guarded_by_role(world: World) -> None:
-    import base64
-
     status, out = await world.submit(body="clean", images=[{"name": "a.png", "data": base64.b64encode(png_bytes()).decode()}])
     await signed_in(world, "op2")
     resp = await world.client.get(f"/console/drafts/{out['draft']['id']}/images/1/0")
@@ -346,8 +344,6 @@ async def test_draft_images_are_guarded_by_role(world: World) -> None:
 
 
 async def test_operator_revises_a_flagged_draft_keeping_its_images(world: World) -> None:
-    import base64
-
     draft = await flagged(world, images=[{"name": "a.png", "data": base64.b64encode(png_bytes()).decode()}])
     await signed_in(world, "op")
     page = await world.client.get(f"/console/drafts/{draft['id']}/revise")
@@ -423,7 +419,7 @@ async def test_audit_trail_of_a_draft_with_chain_verification(world: World) -> N
                                 (draft["id"],))
     html = await (await world.client.get(f"/console/drafts/{draft['id']}/audit")).text()
     assert "哈希链校验失败" in html
-    world.client.session.cookie_jar.clear()
+    fresh_client_cookies(world.client)
     await signed_in(world, "op")
     assert (await world.client.get(f"/console/drafts/{draft['id']}/audit")).status == 403
 
@@ -459,8 +455,6 @@ async def image_world(aiohttp_client: Any, tmp_path: Path, keeps_bytes: bool = T
 
 
 async def test_image_match_shows_the_registered_image_beside_the_draft_image(aiohttp_client: Any, tmp_path: Path) -> None:
-    import base64
-
     world = await image_world(aiohttp_client, tmp_path)
     status, out = await world.submit(body="配图", images=[{"name": "logo.png", "data": base64.b64encode(png_bytes()).decode()}])
     draft_id = out["draft"]["id"]
@@ -472,10 +466,10 @@ async def test_image_match_shows_the_registered_image_beside_the_draft_image(aio
     assert re.search(r'汉明距离 <b class="distance">5</b>', html) and "image_reuse / school_mark" in html
     registered = await world.client.get("/console/registered-images/img_demo")
     assert registered.status == 200 and await registered.read() == png_bytes("blue")
-    world.client.session.cookie_jar.clear()
+    fresh_client_cookies(world.client)
     await signed_in(world, "resp2")  # no role on any draft that matched it
     assert (await world.client.get("/console/registered-images/img_demo")).status == 403
-    world.client.session.cookie_jar.clear()
+    fresh_client_cookies(world.client)
     await signed_in(world, "admin")
     assert (await world.client.get("/console/registered-images/img_demo")).status == 200
     gallery = await (await world.client.get("/console/admin/images")).text()
@@ -483,8 +477,6 @@ async def test_image_match_shows_the_registered_image_beside_the_draft_image(aio
 
 
 async def test_registry_without_bytes_degrades_to_a_placeholder(aiohttp_client: Any, tmp_path: Path) -> None:
-    import base64
-
     world = await image_world(aiohttp_client, tmp_path, keeps_bytes=False)
     status, out = await world.submit(body="配图", images=[{"name": "logo.png", "data": base64.b64encode(png_bytes()).decode()}])
     await signed_in(world, "resp")
@@ -498,7 +490,7 @@ async def test_revoking_the_token_or_deactivating_the_user_ends_the_session(worl
     assert (await world.client.get("/console/drafts", allow_redirects=False)).status == 200
     world.gateway.store.execute("UPDATE tokens SET revoked_at = '2026-01-01T00:00:00+00:00' WHERE user_id = 'resp'")
     assert (await world.client.get("/console/drafts", allow_redirects=False)).status == 303
-    world.client.session.cookie_jar.clear()
+    fresh_client_cookies(world.client)
     await signed_in(world, "op")
     world.gateway.store.execute("UPDATE users SET active = 0 WHERE id = 'op'")
     assert (await world.client.get("/console/drafts", allow_redirects=False)).status == 303
@@ -518,11 +510,9 @@ async def test_configured_origin_is_accepted_behind_a_proxy(aiohttp_client: Any,
     draft = await flagged(world)
     await signed_in(world, "resp")
     csrf = await page_csrf(world.client, f"/console/drafts/{draft['id']}")
-    refused = await world.client.post(f"/console/drafts/{draft['id']}/decision", data={"csrf": csrf, "decision": "approve"},
-                                      headers={"Origin": "https://other.example"}, allow_redirects=False)
+    refused = await decide(world, draft["id"], {"csrf": csrf, "decision": "approve"}, headers={"Origin": "https://other.example"})
     assert refused.status == 403
-    resp = await world.client.post(f"/console/drafts/{draft['id']}/decision", data={"csrf": csrf, "decision": "approve"},
-                                   headers={"Origin": "https://console.example.edu.cn"}, allow_redirects=False)
+    resp = await decide(world, draft["id"], {"csrf": csrf, "decision": "approve"}, headers={"Origin": "https://console.example.edu.cn"})
     assert resp.status == 303
 
 
@@ -535,14 +525,12 @@ async def test_a_decision_on_a_page_older_than_the_current_revision_is_refused(w
     status, out = await world.call("POST", f"/v1/drafts/{draft['id']}/revisions", "op",
                                    json={"title": "标题", "body": "换了内容 REVIEWME"})
     assert status == 201 and out["draft"]["status"] == "flagged"
-    resp = await world.client.post(f"/console/drafts/{draft['id']}/decision",
-                                   data={"csrf": csrf_of(page), "decision": "approve", "revision": "1"}, allow_redirects=False)
+    resp = await decide(world, draft["id"], {"csrf": csrf_of(page), "decision": "approve", "revision": "1"})
     assert resp.status == 409
     assert "稿件已更新为第 2 版" in await resp.text()
-    status, out = await world.call("GET", f"/v1/drafts/{draft['id']}", "admin")
-    assert out["draft"]["status"] == "flagged" and out["draft"]["decisions"] == []
-    ok = await world.client.post(f"/console/drafts/{draft['id']}/decision",
-                                 data={"csrf": csrf_of(page), "decision": "approve", "revision": "2"}, allow_redirects=False)
+    viewed = await admin_view(world, draft["id"])
+    assert viewed["status"] == "flagged" and viewed["decisions"] == []
+    ok = await decide(world, draft["id"], {"csrf": csrf_of(page), "decision": "approve", "revision": "2"})
     assert ok.status == 303
 
 
@@ -619,7 +607,6 @@ async def test_admin_declares_and_lifts_an_embargo(world: World) -> None:
 
 async def test_real_registry_picture_is_served_beside_the_match(aiohttp_client: Any, tmp_path: Path) -> None:
     """No stand-in: the gateway's own registry, a registration over the API, the real image_reuse checker."""
-    import base64
     import sys
 
     import pytest
@@ -661,6 +648,5 @@ async def test_unreadable_form_bodies_get_an_error_page_not_a_500(world: World) 
     resp = await world.client.post("/console/admin/images", data=raw,
                                    headers={"Content-Type": "multipart/form-data; boundary=B"})
     assert resp.status == 400
-    _, out = await world.call("GET", f"/v1/drafts/{draft['id']}", "admin")
-    assert out["draft"]["status"] == "flagged"
+    assert (await admin_view(world, draft["id"]))["status"] == "flagged"
     assert (await world.client.get("/console/queue")).status == 200, "the console keeps serving"
