@@ -156,7 +156,7 @@ class TokenCache:
 
 
 class HttpSession:
-    """One lazily created client session per target, closed at shutdown."""
+    """One lazily created client session per target (``webhook`` uses it too), closed at shutdown."""
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout

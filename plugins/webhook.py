@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from draftgate_plugins._platform import HttpSession
 from gateway.hookspecs import hookimpl
 from gateway.model import PublishItem, PublishResult
 from gateway.services import Gateway
@@ -34,16 +35,11 @@ class WebhookTarget:
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
-        self._session: aiohttp.ClientSession | None = None
-
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.gateway.config.publish_timeout))
-        return self._session
+        # The config is frozen, so reading publish_timeout now is what reading it at first use did.
+        self.http = HttpSession(gateway.config.publish_timeout)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self.http.close()
 
     async def publish(self, item: PublishItem) -> PublishResult:
         url = item.target_config.get("url")
@@ -55,7 +51,7 @@ class WebhookTarget:
         if secret:
             headers["X-Draftgate-Signature"] = sign(secret, body)
         try:
-            async with self.session().post(url, data=body, headers=headers) as resp:
+            async with self.http.get().post(url, data=body, headers=headers) as resp:
                 text = (await resp.text(errors="replace"))[:500]
                 if 200 <= resp.status < 300:
                     return PublishResult.ok({"status": resp.status}, "delivered")
