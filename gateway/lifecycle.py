@@ -20,7 +20,7 @@ from gateway.accounts import get_row, update_account
 from gateway.auth import User
 from gateway.people import StateError
 from gateway.store import Store
-from gateway.workdays import CalendarNotCovered, add_workdays, china_date, china_today, workdays_between
+from gateway.workdays import CalendarNotCovered, add_workdays, china_today, due_after, workdays_between
 
 CLOSING_WORKDAYS = 10
 
@@ -53,22 +53,17 @@ def request_close(store: Store, account_id: str, reason: str, actor: User) -> di
         if row["status"] == "closed":
             raise StateError("already_closed", f"account {account_id!r} is already closed")
         shown = update_account(store, account_id, {"status": "closed"}, actor, reason)
-        entry = store.query_one(
-            "SELECT seq, at FROM audit_log WHERE subject = ? AND action = 'account.closed' ORDER BY seq DESC LIMIT 1",
-            (f"account:{account_id}",),
-        )
+        entry = _latest_close_entry(store, account_id)
         assert entry is not None
-        try:
-            deadline: str | None = closing_deadline(china_date(entry["at"])).isoformat()
-        except CalendarNotCovered:
-            # The status change must not wait for a calendar upgrade; the
-            # listing fills the deadline in once the calendar covers the year.
-            deadline = None
+        # Past the calendar the deadline is None: the status change must not wait for
+        # a calendar upgrade; the listing fills it in once the calendar covers the year.
+        deadline, _ = _deadline(entry["at"])
         conn.execute(
             "INSERT INTO gov_closings (account, requested_at, requested_by, reason, deadline, audit_seq) VALUES (?,?,?,?,?,?)",
             (account_id, entry["at"], actor.id, reason, deadline, entry["seq"]),
         )
-    closing = next(c for c in closings(store) if c["account"] == account_id)
+    closing = _current_closing(store, account_id)
+    assert closing is not None
     return {"account": shown, "closing": closing}
 
 
@@ -110,24 +105,25 @@ def _latest_close_entry(store: Store, account_id: str) -> dict[str, Any] | None:
 
 def _deadline(at: str) -> tuple[str | None, str | None]:
     """The closing deadline of a request made at ``at``, or None and the calendar's reason."""
-    try:
-        return closing_deadline(china_date(at)).isoformat(), None
-    except CalendarNotCovered as e:
-        return None, str(e)
+    return due_after(at, CLOSING_WORKDAYS)
 
 
 def _current_closing(store: Store, account_id: str, today: date | None = None) -> dict[str, Any] | None:
-    for closing in closings(store, today=today):
-        if closing["account"] == account_id:
-            return closing
-    return None
+    found = closings(store, today=today, account_id=account_id)
+    return found[0] if found else None
 
 
-def closings(store: Store, *, overdue_only: bool = False, today: date | None = None) -> list[dict[str, Any]]:
-    """The closing of every closed account: request, deadline, reported result, overdue or not."""
+def closings(store: Store, *, overdue_only: bool = False, today: date | None = None,
+             account_id: str | None = None) -> list[dict[str, Any]]:
+    """The closing of every closed account (or only ``account_id``'s): request, deadline, result, overdue or not."""
     today = today or china_today()
     out = []
-    for acc in store.query("SELECT id, name, unit, platform FROM accounts WHERE status = 'closed' ORDER BY id"):
+    sql = "SELECT id, name, unit, platform FROM accounts WHERE status = 'closed'"
+    params: tuple[str, ...] = ()
+    if account_id is not None:
+        sql += " AND id = ?"
+        params = (account_id,)
+    for acc in store.query(sql + " ORDER BY id", params):
         entry = _latest_close_entry(store, acc["id"])
         if entry is None:  # closed without an audit entry: only possible by editing the database
             continue

@@ -19,7 +19,7 @@ from gateway import audit
 from gateway.accounts import PeopleError
 from gateway.auth import User, get_user
 from gateway.store import Store, utcnow
-from gateway.workdays import CalendarNotCovered, add_workdays, china_date
+from gateway.workdays import due_after
 
 # Article 10: changes of people are reported within 5 working days.
 REPORT_WORKDAYS = 5
@@ -195,10 +195,7 @@ def _change_of(entry: dict[str, Any]) -> dict[str, Any] | None:
 
 def report_due(at: str) -> tuple[str | None, str | None]:
     """The date (China) by which a change made at ``at`` is reported; or None and why."""
-    try:
-        return add_workdays(china_date(at), REPORT_WORKDAYS).isoformat(), None
-    except CalendarNotCovered as e:
-        return None, str(e)
+    return due_after(at, REPORT_WORKDAYS)
 
 
 def people_changes(store: Store, since: str | None = None, until: str | None = None) -> list[dict[str, Any]]:

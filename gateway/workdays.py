@@ -84,6 +84,19 @@ def add_workdays(start: date, count: int) -> date:
     raise ValueError(f"{count} working days from {start} is too far away")
 
 
+def due_after(at: str, count: int) -> tuple[str | None, str | None]:
+    """The China date ``count`` working days after the moment ``at`` (ISO 8601), as ISO text.
+
+    ``(date, None)``, or ``(None, why)`` when the calendar does not cover the
+    years needed: a deadline that cannot be computed yet is shown as such,
+    not failed on.
+    """
+    try:
+        return add_workdays(china_date(at), count).isoformat(), None
+    except CalendarNotCovered as e:
+        return None, str(e)
+
+
 def workdays_between(start: date, end: date) -> int:
     """Working days in the half-open span (``start``, ``end``]; negative when ``end`` is earlier."""
     if end == start:
