@@ -45,7 +45,6 @@ DEFAULT_FRAME_PIXEL_BUDGET = 40_000_000
 DEFAULT_SAMPLE_FRAMES = 3
 
 THUMB = 32  # the grey thumbnail every hash is derived from
-HASH_BITS = 64
 
 # Names of the eight dihedral transforms, in the order variants are returned.
 # Variant k of an image's hashes equals the identity hash of ``ORIENTATIONS[k]``
@@ -333,9 +332,9 @@ def _span_weights(n_out: int, n_in: int, lo: float, hi: float) -> np.ndarray:
     edges = a + (b - a) * np.arange(n_out + 1) / n_out
     pixels = np.arange(n_in + 1)
     overlap = np.minimum(edges[1:, None], pixels[None, 1:]) - np.maximum(edges[:-1, None], pixels[None, :-1])
-    weights = np.clip(overlap, 0.0, None) / (edges[1:] - edges[:-1])[:, None]
-    weights.setflags(write=False)
-    return weights.astype(np.float32)
+    weights = (np.clip(overlap, 0.0, None) / (edges[1:] - edges[:-1])[:, None]).astype(np.float32)
+    weights.setflags(write=False)  # cached and shared: nobody may change it
+    return weights
 
 
 def crop_thumbnails(work: np.ndarray, boxes: list[tuple[float, float, float, float]]) -> np.ndarray:
@@ -460,10 +459,6 @@ def frame_hashes(index: int, work: np.ndarray) -> list[FrameHashes]:
             INNER_RADIUS, INNER_VARIANT,
         ),
     ]
-
-
-def hamming(a: int, b: int) -> int:
-    return (a ^ b).bit_count()
 
 
 # ---------------------------------------------------------------------------

@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 Match = tuple[int, int, int]  # (key index, start, end) in code points of the scanned text
 
 BACKENDS = ("hyperscan", "ahocorasick")
-_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
+# Any character beyond the BMP (two UTF-16 code units).
+ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
 
 
 class KeySearch(Protocol):
@@ -135,7 +136,7 @@ def _to_code_points(text: str, found: list[Match]) -> list[Match]:
     """Offsets in UTF-16 code units turned into code points: each astral character before counts one less."""
     # Code-unit offsets just after each astral character's second unit.
     after: list[int] = []
-    for n, m in enumerate(_ASTRAL.finditer(text)):
+    for n, m in enumerate(ASTRAL.finditer(text)):
         after.append(m.start() + n + 2)
     out: list[Match] = []
     for index, start, end in found:

@@ -28,7 +28,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
-from gateway.matching import KeySearch, make_key_search
+from gateway.matching import ASTRAL, KeySearch, make_key_search
 from gateway.model import Severity
 
 # ---------------------------------------------------------------------------
@@ -153,7 +153,7 @@ class _Tables:
     # few, so folding only those runs (instead of translating every
     # character) makes normalisation several times cheaper. Kept to the BMP
     # so that ``re`` compiles it to a bitmap; anything beyond the BMP is
-    # caught by ``_ASTRAL``.
+    # caught by ``ASTRAL``.
     fold_runs: re.Pattern[str]
 
 
@@ -214,9 +214,6 @@ def _char_class(codepoints: Iterable[int]) -> str:
     return "".join(parts)
 
 
-_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
-
-
 def _get_tables() -> _Tables:
     global _tables
     if _tables is None:
@@ -227,7 +224,7 @@ def _get_tables() -> _Tables:
 
 
 _NUMERAL_RUNS = re.compile("[" + "".join(_NUMERALS) + "]+")
-_SENTENCE_RE = re.compile("[。！？；!?;\n…]")
+_SENTENCE_RE = re.compile(f"[{''.join(sorted(_SENTENCE_PUNCT))}]")
 
 
 @dataclass(frozen=True)
@@ -311,7 +308,7 @@ def _normalize(text: str) -> Normalized:
 
 def _normalize_folded(text: str) -> str:
     tables = _get_tables()
-    if _ASTRAL.search(text):
+    if ASTRAL.search(text):
         return text.translate(tables.fold)
     fold = tables.fold
     return tables.fold_runs.sub(lambda m: m.group().translate(fold), text)
@@ -399,13 +396,12 @@ class TermMatcher:
         by_key: dict[str, list[Term]] = {}
         for t in terms:
             by_key.setdefault(t.key, []).append(t)
-        self.size = len(by_key)
-        self.keys: tuple[str, ...] = tuple(by_key)
+        keys = tuple(by_key)
         self._groups: tuple[tuple[Term, ...], ...] = tuple(tuple(g) for g in by_key.values())
         # Groups whose every term keeps every hit at its own severity (what
         # ``judge`` would say without looking): decided once, not per hit.
         self._plain: tuple[bool, ...] = tuple(all(_is_plain(t) for t in g) for g in self._groups)
-        self._search: KeySearch | None = make_key_search(self.keys) if self.keys else None
+        self._search: KeySearch | None = make_key_search(keys) if keys else None
 
     def raw(self, compact: str) -> Iterator[tuple[int, int, tuple[Term, ...]]]:
         """Every occurrence of every key in ``compact`` as ``(start, end, terms)``, overlaps included, in order."""

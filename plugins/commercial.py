@@ -174,7 +174,7 @@ _NEEDLE_SEARCH = make_key_search(_NEEDLE_KEYS)
 
 
 def _all_matches(folded: str, original: str) -> list[list[re.Match[str]]]:
-    """Matches of each of ``_SEARCHES``: the patterns on ``folded``, the price per area on ``original``.
+    """Matches of each of ``_SEARCHES`` in order of position: the patterns on ``folded``, the price per area on ``original``.
 
     Needles are found in ``folded`` (same length as ``original``); the
     character before a needle is checked in the text its pattern reads.
@@ -316,11 +316,9 @@ def score(norm: Normalized, blocklists: BlocklistStore) -> Score:
         # any of its matches is offered rather than stated as policy.
         if not matches:
             continue
-        first = min(matches, key=lambda m: m.start())
+        first = matches[0]  # in order of position: the windows are sorted and disjoint
         role = COMMERCE
-        if kind == "price" and not any(
-            _price_role(folded, m.start(), m.end()) == COMMERCE for m in sorted(matches, key=lambda m: m.start())
-        ):
+        if kind == "price" and not any(_price_role(folded, m.start(), m.end()) == COMMERCE for m in matches):
             role = MENTION
         add_pattern(Signal(kind, label, weight, first.start(), first.end(), role))
     tag = _sender_tag(original) if "【" in original else None
@@ -329,7 +327,7 @@ def score(norm: Normalized, blocklists: BlocklistStore) -> Score:
         # message; campus posts head their titles with 【讲座】.
         signs_off = tag.end() >= len(original.rstrip())
         add(Signal("sponsorship", "sender tag", 1.0, tag.start(), tag.end(), COMMERCE if signs_off else CAMPUS))
-    area = min(area_matches, key=lambda m: m.start(), default=None)
+    area = area_matches[0] if area_matches else None
     if area:
         add_pattern(Signal("price", "price per area", 1.0, area.start(), area.end(),
                            _price_role(folded, area.start(), area.end())))
@@ -414,5 +412,5 @@ class CommercialChecker:
 
 @hookimpl
 def register_checkers(gateway: Any) -> list[CommercialChecker]:
-    service = gateway.services.get("blocklists") or setup_service(gateway)
+    service = setup_service(gateway)
     return [CommercialChecker(service, gateway.plugin_settings(NAME))]

@@ -105,5 +105,5 @@ async def startup(gateway: Any) -> None:
 
 @hookimpl
 def register_checkers(gateway: Any) -> list[ConfidentialityChecker]:
-    service = gateway.services.get("blocklists") or setup_service(gateway)
+    service = setup_service(gateway)
     return [ConfidentialityChecker(service, gateway.plugin_settings(NAME))]

@@ -54,5 +54,5 @@ class EmbargoChecker:
 
 @hookimpl
 def register_checkers(gateway: Any) -> list[EmbargoChecker]:
-    service = gateway.services.get("embargoes") or setup_service(gateway)
+    service = setup_service(gateway)
     return [EmbargoChecker(service)]
