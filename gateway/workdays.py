@@ -10,6 +10,7 @@ weekday alone. The maintained ``chinese-calendar`` package (PyPI
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta, timezone
 from importlib import metadata
 
@@ -31,8 +32,13 @@ def _package_version() -> str:
         return getattr(chinese_calendar, "__version__", "unknown")
 
 
+@functools.cache
 def covered_years() -> tuple[int, int]:
-    """The first and last year the installed calendar knows the holidays of."""
+    """The first and last year the installed calendar knows the holidays of.
+
+    Cached: the package's tables never change while the gateway runs, and
+    ``is_workday`` asks on every day it counts (scanning the tables took most of its time).
+    """
     years = {d.year for d in constants.holidays} | {d.year for d in constants.workdays}
     return min(years), max(years)
 
