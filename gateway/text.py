@@ -593,12 +593,16 @@ def clear_caches() -> None:
 def segment_window(norm: Normalized, cstart: int, cend: int) -> tuple[int, list[str]]:
     """jieba tokens of the sentence around a hit (clipped), and where that window starts."""
     lo, hi = _window_span(norm, cstart, cend)
+    return lo, _segment(norm, lo, hi)
+
+
+def _segment(norm: Normalized, lo: int, hi: int) -> list[str]:
     window = norm.compact[lo:hi]
     cache = norm._segments
     tokens = cache.get(window)
     if tokens is None:
         tokens = cache[window] = list(_cut(window))
-    return lo, tokens
+    return tokens
 
 
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -637,15 +641,21 @@ def _no_word_across(text: str, edge: int, lo: int, hi: int) -> bool:
     return True
 
 
+def no_word_across_edges(norm: Normalized, cstart: int, cend: int, span: tuple[int, int] | None = None) -> bool:
+    """True when no dictionary word reaches across either edge of ``compact[cstart:cend]``
+    within its window (``span``, computed when not given): then every segmentation
+    has both edges as boundaries, and jieba need not run."""
+    lo, hi = span or _window_span(norm, cstart, cend)
+    compact = norm.compact
+    return _no_word_across(compact, cstart, lo, hi) and _no_word_across(compact, cend, lo, hi)
+
+
 def stands_alone(norm: Normalized, cstart: int, cend: int) -> bool:
     """True when ``compact[cstart:cend]`` is one or more whole words of its sentence."""
     lo, hi = _window_span(norm, cstart, cend)
-    compact = norm.compact
-    if _no_word_across(compact, cstart, lo, hi) and _no_word_across(compact, cend, lo, hi):
-        # Most hits: no dictionary word reaches across either edge, so any
-        # segmentation has both edges as boundaries; jieba need not run.
-        return True
-    lo, tokens = segment_window(norm, cstart, cend)
+    if no_word_across_edges(norm, cstart, cend, (lo, hi)):
+        return True  # most hits
+    tokens = _segment(norm, lo, hi)
     bounds = {lo}
     pos = lo
     for token in tokens:
