@@ -8,6 +8,7 @@ are ordinary pluggy plugins registered through ``extra_plugins``.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,12 @@ from gateway.model import Draft, Finding, PublishItem, PublishResult, Severity
 from gateway.plugins import make_plugin_manager
 from gateway.services import Gateway
 from gateway.store import Store
+
+# bench/image_samples.py (real photos and the edits operators make) is shared by the
+# image tests, the evaluation and the benchmark.
+BENCH = str(Path(__file__).resolve().parents[1] / "bench")
+if BENCH not in sys.path:
+    sys.path.insert(0, BENCH)
 
 
 class TermChecker:
@@ -201,3 +208,12 @@ def module_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway
 @pytest.fixture
 async def world(aiohttp_client: Any, tmp_path: Path) -> World:
     return await build_world(aiohttp_client, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def photos() -> dict[str, bytes]:
+    """Real sample photos as JPEG (quality 90), by name; modules needing other encodings define their own."""
+    from image_samples import encode, load_photo, photo_paths
+
+    paths = photo_paths()
+    return {n: encode(load_photo(paths[n]), "JPEG", quality=90) for n in ("astronaut", "coffee", "chelsea", "rocket", "moon")}

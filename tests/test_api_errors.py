@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from conftest import World, build_world
+from image_helpers import b64
 
 
 def _draft_count(world: World) -> int:
@@ -78,9 +79,7 @@ async def test_bad_query_parameters(world: World) -> None:
 
 
 async def test_bad_image_is_422_naming_the_image(world: World) -> None:
-    import base64
-
-    status, body = await world.submit(images=[{"name": "photo.jpg", "data": base64.b64encode(b"not an image at all").decode()}])
+    status, body = await world.submit(images=[{"name": "photo.jpg", "data": b64(b"not an image at all")}])
     assert status == 422
     assert body["error"]["field"] == "images[0]" and "photo.jpg" in body["error"]["message"]
     assert _draft_count(world) == 0

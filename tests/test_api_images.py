@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from conftest import World
+from image_helpers import animated_gif, b64, bomb_png
 from image_samples import TRANSFORMS, encode, load_photo, photo_paths
-from test_images import animated_gif, bomb_png
 
 from gateway import audit
 
 pytest.importorskip("skimage")
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-@pytest.fixture(scope="module")
-def photos() -> dict[str, bytes]:
-    paths = photo_paths()
-    return {n: encode(load_photo(paths[n]), "JPEG", quality=90) for n in ("astronaut", "coffee", "rocket")}
 
 
 async def register(world: World, data: bytes, **fields: Any) -> tuple[int, Any]:

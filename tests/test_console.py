@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import re
 import time
@@ -15,6 +14,7 @@ from PIL import Image
 from conftest import World, build_world
 from console_helpers import PRE, csrf_of, fresh_client_cookies, page_csrf, sign_in
 from gateway.console_sessions import COOKIE, PRE_COOKIE
+from image_helpers import b64, solid_image
 
 
 async def flagged(world: World, who: str = "op", body: str = "校园新闻 REVIEWME 结束", **extra: Any) -> dict[str, Any]:
@@ -41,9 +41,7 @@ async def admin_view(world: World, draft_id: str) -> dict[str, Any]:
 
 
 def png_bytes(colour: str = "red") -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (40, 30), colour).save(buf, "PNG")
-    return buf.getvalue()
+    return solid_image((40, 30), colour)
 
 
 # -- sign-in, cookies, sessions ----------------------------------------------------
@@ -337,14 +335,14 @@ async def test_form_errors_are_shown_not_swallowed(world: World) -> None:
 
 
 async def test_draft_images_are_guarded_by_role(world: World) -> None:
-    status, out = await world.submit(body="clean", images=[{"name": "a.png", "data": base64.b64encode(png_bytes()).decode()}])
+    status, out = await world.submit(body="clean", images=[{"name": "a.png", "data": b64(png_bytes())}])
     await signed_in(world, "op2")
     resp = await world.client.get(f"/console/drafts/{out['draft']['id']}/images/1/0")
     assert resp.status == 403
 
 
 async def test_operator_revises_a_flagged_draft_keeping_its_images(world: World) -> None:
-    draft = await flagged(world, images=[{"name": "a.png", "data": base64.b64encode(png_bytes()).decode()}])
+    draft = await flagged(world, images=[{"name": "a.png", "data": b64(png_bytes())}])
     await signed_in(world, "op")
     page = await world.client.get(f"/console/drafts/{draft['id']}/revise")
     html = await page.text()
@@ -456,7 +454,7 @@ async def image_world(aiohttp_client: Any, tmp_path: Path, keeps_bytes: bool = T
 
 async def test_image_match_shows_the_registered_image_beside_the_draft_image(aiohttp_client: Any, tmp_path: Path) -> None:
     world = await image_world(aiohttp_client, tmp_path)
-    status, out = await world.submit(body="配图", images=[{"name": "logo.png", "data": base64.b64encode(png_bytes()).decode()}])
+    status, out = await world.submit(body="配图", images=[{"name": "logo.png", "data": b64(png_bytes())}])
     draft_id = out["draft"]["id"]
     assert out["draft"]["status"] == "flagged"
     await signed_in(world, "resp")
@@ -478,7 +476,7 @@ async def test_image_match_shows_the_registered_image_beside_the_draft_image(aio
 
 async def test_registry_without_bytes_degrades_to_a_placeholder(aiohttp_client: Any, tmp_path: Path) -> None:
     world = await image_world(aiohttp_client, tmp_path, keeps_bytes=False)
-    status, out = await world.submit(body="配图", images=[{"name": "logo.png", "data": base64.b64encode(png_bytes()).decode()}])
+    status, out = await world.submit(body="配图", images=[{"name": "logo.png", "data": b64(png_bytes())}])
     await signed_in(world, "resp")
     html = await (await world.client.get(f"/console/drafts/{out['draft']['id']}")).text()
     assert "登记图片原图不可用" in html and 'src="/console/registered-images/' not in html
@@ -607,23 +605,20 @@ async def test_admin_declares_and_lifts_an_embargo(world: World) -> None:
 
 async def test_real_registry_picture_is_served_beside_the_match(aiohttp_client: Any, tmp_path: Path) -> None:
     """No stand-in: the gateway's own registry, a registration over the API, the real image_reuse checker."""
-    import sys
-
     import pytest
 
     pytest.importorskip("skimage")
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
     from image_samples import TRANSFORMS, encode, load_photo, photo_paths
 
     world = await build_world(aiohttp_client, tmp_path)
     photo = encode(load_photo(photo_paths()["coffee"]).resize((1200, 800)), "JPEG", quality=90)
     status, body = await world.call("POST", "/v1/images", "admin",
-                                    json={"data": base64.b64encode(photo).decode(), "label": "校徽（实登记）",
+                                    json={"data": b64(photo), "label": "校徽（实登记）",
                                           "status": "school_mark"})
     assert status == 201, body
     image_id = body["image"]["id"]
     copy = TRANSFORMS["mirror"](photo)
-    status, out = await world.submit(body="配图", images=[{"name": "cover.jpg", "data": base64.b64encode(copy).decode()}])
+    status, out = await world.submit(body="配图", images=[{"name": "cover.jpg", "data": b64(copy)}])
     assert status == 201 and out["draft"]["status"] == "flagged", out
     await signed_in(world, "resp")
     html = await (await world.client.get(f"/console/drafts/{out['draft']['id']}")).text()

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import io
 from pathlib import Path
 from typing import Any, AsyncIterator
 
 import aiohttp
 import pytest
-from PIL import Image
 
 import draftgate_plugins.wechat as wechat_plugin
 from conftest import World, build_world, make_config
 from fakes.wechat_server import FakeWeChat
+from image_helpers import solid_image
 
 
 @pytest.fixture
@@ -86,9 +85,7 @@ class WeChatTool:
 
 
 def png(color: tuple[int, int, int]) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (40, 40), color).save(out, format="PNG")
-    return out.getvalue()
+    return solid_image((40, 40), color)
 
 
 @pytest.fixture

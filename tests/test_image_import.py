@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import io
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
+from image_helpers import bomb_png
 from image_samples import TRANSFORMS, encode, load_photo, photo_paths
-from test_images import bomb_png
 
 from gateway import audit
 from gateway.cli import main

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-
 from image_samples import TRANSFORMS, encode, load_photo, photo_paths
 
 from gateway import audit
@@ -22,12 +18,6 @@ from gateway.images import CROP_VARIANTS, ImageError, inspect_image
 from gateway.store import Store
 
 pytest.importorskip("skimage")
-
-
-@pytest.fixture(scope="module")
-def photos() -> dict[str, bytes]:
-    paths = photo_paths()
-    return {n: encode(load_photo(paths[n]), "JPEG", quality=90) for n in ("astronaut", "coffee", "chelsea", "rocket")}
 
 
 @pytest.fixture

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import io
 import resource
-import struct
-import sys
 import time
-import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-
+from image_helpers import animated_gif, bomb_png, solid_image
 from image_samples import TRANSFORMS, encode, load_photo, photo_paths
+from PIL import Image
 
 from gateway import images
 from gateway.image_index import ImageMatcher
@@ -165,24 +159,6 @@ def test_inspection_is_cached_by_content(photos: dict[str, bytes]) -> None:
 # -- bad images: a clean ImageError, bounded time and memory -------------------------
 
 
-def _png_chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
-
-
-def bomb_png(width: int = 50_000, height: int = 50_000) -> bytes:
-    """A few hundred bytes declaring width x height grey pixels (all zero, highly compressible)."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    rows = zlib.compress(b"\x00" * (width + 1) * 8, 9)  # only the first rows: the header is the bomb
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", rows) + _png_chunk(b"IEND", b"")
-
-
-def animated_gif(frames: int, size: int = 16) -> bytes:
-    seq = [Image.new("L", (size, size), color=(i * 37) % 256) for i in range(frames)]
-    buf = io.BytesIO()
-    seq[0].save(buf, "GIF", save_all=True, append_images=seq[1:], duration=20, loop=0)
-    return buf.getvalue()
-
-
 def _bounded(data: bytes, **limits: int) -> str:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
@@ -220,7 +196,7 @@ def test_not_an_image() -> None:
 
 
 def test_corrupt_png_data() -> None:
-    good = encode(Image.new("RGB", (64, 64), "red"), "PNG")
+    good = solid_image((64, 64), "red")
     idat = good.index(b"IDAT") + 8  # keep the header intact, ruin the compressed pixels
     broken = good[:idat] + bytes(b ^ 0x5A for b in good[idat:-16]) + good[-16:]
     message = _bounded(broken)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-
 from draftgate_plugins.image_reuse import ImageReuseChecker
-from image_samples import TRANSFORMS, encode, load_photo, photo_paths
+from image_samples import TRANSFORMS
 
 from gateway.image_registry import ImageRegistry
 from gateway.model import Account, Content, Draft, ImageInput, Permits, Severity
@@ -18,13 +14,6 @@ from gateway.plugins import make_plugin_manager
 from gateway.store import Store
 
 pytest.importorskip("skimage")
-
-
-@pytest.fixture(scope="module")
-def photos() -> dict[str, bytes]:
-    paths = photo_paths()
-    names = ("astronaut", "coffee", "chelsea", "rocket", "moon")
-    return {n: encode(load_photo(paths[n]), "JPEG", quality=90) for n in names}
 
 
 @pytest.fixture

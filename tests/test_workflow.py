@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-
-
 from pathlib import Path
 from typing import Any
 
 from conftest import FlakyTarget, MarkerPlugin, World, build_world
+from image_helpers import b64, solid_image
 
 from gateway.publish import Publisher
 
@@ -25,7 +23,8 @@ async def test_clean_draft_passes_and_is_published(world: World) -> None:
 
 
 async def test_flagged_draft_waits_then_approved_is_published_byte_for_byte(world: World) -> None:
-    png = base64.b64encode(_tiny_png()).decode()
+    tiny_png = solid_image((8, 8), (200, 30, 30))
+    png = b64(tiny_png)
     status, body = await world.submit(title="讲座", body="请 REVIEWME 一下\r\n  空格保留 ", images=[{"name": "a.png", "data": png}])
     draft = body["draft"]
     assert draft["status"] == "flagged"
@@ -41,7 +40,7 @@ async def test_flagged_draft_waits_then_approved_is_published_byte_for_byte(worl
     await world.wait_publication(draft["id"])
     item = world.plugin.target.delivered[f"draftgate-{draft['id']}-r1"]
     assert item.content.body == "请 REVIEWME 一下\r\n  空格保留 "
-    assert item.content.images[0].data == _tiny_png()
+    assert item.content.images[0].data == tiny_png
     assert item.approved_by == "resp" and item.content_hash == decision["content_hash"]
     _, queue = await world.call("GET", "/v1/reviews", "resp")
     assert queue["drafts"] == []
@@ -136,16 +135,6 @@ async def test_concurrent_retries_with_one_key_make_one_draft(world: World) -> N
     assert {r[0] for r in results} == {201}
     assert len({r[1]["draft"]["id"] for r in results}) == 1
     assert world.gateway.store.query_one("SELECT count(*) AS n FROM drafts") == {"n": 1}
-
-
-def _tiny_png() -> bytes:
-    import io
-
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(buf, "PNG")
-    return buf.getvalue()
 
 
 
