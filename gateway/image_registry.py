@@ -213,6 +213,11 @@ class ImageRegistry:
         if not label.strip():
             raise RegistryError("label must not be empty")
         info, hashes = registration_hashes(data, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
+        # A duplicate is refused before the display copy is made (most of the
+        # cost of a registration, and all of a re-run import's), and checked
+        # again under the lock, where the insert happens.
+        if (existing := self._duplicate_of(info, hashes[0].phash, hashes[0].dhash)) is not None:
+            raise DuplicateImage(existing)
         picture = display_copy(data, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
         with self._lock:
             existing = self._duplicate_of(info, hashes[0].phash, hashes[0].dhash)
