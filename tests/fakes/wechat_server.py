@@ -24,11 +24,13 @@ import itertools
 import json
 import re
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from fakes.platform import Call, FakePlatform
+
+__all__ = ["IMG_HOST", "TOKEN_ERRORS", "Call", "FakeWeChat"]
 
 TOKEN_ERRORS = {
     41001: "access_token missing",
@@ -38,35 +40,21 @@ TOKEN_ERRORS = {
 IMG_HOST = "http://mmbiz.qpic.cn/fake"
 
 
-@dataclass
-class Call:
-    path: str
-    query: dict[str, str]
-    json: Any = None
-    raw: bytes = b""
-    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
-    answer: dict[str, Any] = field(default_factory=dict)
-
-
-class FakeWeChat:
+class FakeWeChat(FakePlatform):
     def __init__(self, app_id: str = "wx0123456789abcdef", app_secret: str = "fake-app-secret", token_ttl: int = 7200) -> None:
+        super().__init__()
         self.app_id = app_id
         self.app_secret = app_secret
         self.token_ttl = token_ttl
-        self.calls: list[Call] = []
-        self.tokens: dict[str, float] = {}
         self.materials: dict[str, bytes] = {}
         self.drafts: dict[str, dict[str, Any]] = {}
         self.publishes: dict[str, dict[str, Any]] = {}
         self.polls_until_done = 0
         self.final_status = 0
         self._errors: dict[str, list[tuple[int, str]]] = {}
-        self._after: dict[str, list[Callable[[], None]]] = {}
-        self._drop: dict[str, int] = {}
         self.delay: dict[str, float] = {}  # path -> seconds the platform takes to answer
         self._ids = itertools.count(1)
         self.stable: str | None = None
-        self.server: TestServer | None = None
 
     # -- steering --------------------------------------------------------------
 
@@ -74,37 +62,11 @@ class FakeWeChat:
         """The next ``times`` calls of ``path`` (after the token check) answer this error."""
         self._errors.setdefault(path, []).extend([(errcode, errmsg)] * times)
 
-    def after(self, path: str, fn: Callable[[], None]) -> None:
-        """Run ``fn`` once, after the next successful call of ``path``."""
-        self._after.setdefault(path, []).append(fn)
-
-    def drop_answer(self, path: str, times: int = 1) -> None:
-        """Serve the next ``times`` calls of ``path`` but cut the connection before answering."""
-        self._drop[path] = self._drop.get(path, 0) + times
-
-    def expire_tokens(self) -> None:
-        for token in self.tokens:
-            self.tokens[token] = time.time() - 1
-
     def paths(self) -> list[str]:
         return [c.path.rsplit("/cgi-bin/", 1)[-1] for c in self.calls]
 
     def count(self, path: str) -> int:
         return self.paths().count(path)
-
-    @property
-    def base_url(self) -> str:
-        assert self.server is not None
-        return str(self.server.make_url("")).rstrip("/")
-
-    async def start(self) -> str:
-        self.server = TestServer(self.app(), host="127.0.0.1")
-        await self.server.start_server()
-        return self.base_url
-
-    async def close(self) -> None:
-        if self.server is not None:
-            await self.server.close()
 
     # -- the platform ----------------------------------------------------------
 
@@ -125,16 +87,22 @@ class FakeWeChat:
     def _id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):06d}"
 
+    def _credentials_error(self, given: Mapping[str, Any]) -> dict[str, Any] | None:
+        """What both token endpoints answer to a wrong grant type, app id or secret."""
+        if given.get("grant_type") != "client_credential":
+            return {"errcode": 40002, "errmsg": "invalid grant_type"}
+        if given.get("appid") != self.app_id:
+            return {"errcode": 40013, "errmsg": "invalid appid"}
+        if given.get("secret") != self.app_secret:
+            return {"errcode": 40125, "errmsg": "invalid appsecret"}
+        return None
+
     async def token(self, request: web.Request) -> web.Response:
         call = Call(request.path, dict(request.query))
         self.calls.append(call)
-        q = request.query
-        if q.get("grant_type") != "client_credential":
-            return self._answer(call, {"errcode": 40002, "errmsg": "invalid grant_type"})
-        if q.get("appid") != self.app_id:
-            return self._answer(call, {"errcode": 40013, "errmsg": "invalid appid"})
-        if q.get("secret") != self.app_secret:
-            return self._answer(call, {"errcode": 40125, "errmsg": "invalid appsecret"})
+        refused = self._credentials_error(request.query)
+        if refused:
+            return self._answer(call, refused)
         errors = self._errors.get("token")
         if errors:
             code, msg = errors.pop(0)
@@ -149,12 +117,9 @@ class FakeWeChat:
         call.json = json.loads(call.raw or b"{}")
         self.calls.append(call)
         body = call.json
-        if body.get("grant_type") != "client_credential":
-            return self._answer(call, {"errcode": 40002, "errmsg": "invalid grant_type"})
-        if body.get("appid") != self.app_id:
-            return self._answer(call, {"errcode": 40013, "errmsg": "invalid appid"})
-        if body.get("secret") != self.app_secret:
-            return self._answer(call, {"errcode": 40125, "errmsg": "invalid appsecret"})
+        refused = self._credentials_error(body)
+        if refused:
+            return self._answer(call, refused)
         current = self.stable if self.stable and self.tokens.get(self.stable, 0) > time.time() else None
         if current is None or body.get("force_refresh"):
             current = self.stable = f"STABLE-{next(self._ids)}"
@@ -190,22 +155,9 @@ class FakeWeChat:
                 return self._answer(call, {"errcode": 44002, "errmsg": "empty post data"})
             await asyncio.sleep(self.delay.get(path, 0.0))
             answer = await handler(request, call)
-            if self._drop.get(path):
-                self._drop[path] -= 1
-                call.answer = {"dropped": answer}
-                assert request.transport is not None
-                request.transport.close()
-                raise asyncio.CancelledError  # the handler ends; the client sees the connection go
-            if "errcode" not in answer or answer["errcode"] == 0:
-                for fn in self._after.pop(path, []):
-                    fn()
-            return self._answer(call, answer)
+            return self._deliver(request, path, call, answer, ok="errcode" not in answer or answer["errcode"] == 0)
 
         return guarded
-
-    def _answer(self, call: Call, answer: dict[str, Any]) -> web.Response:
-        call.answer = answer
-        return web.Response(text=json.dumps(answer, ensure_ascii=False), content_type="application/json")
 
     @staticmethod
     def _image_ok(data: bytes) -> bool:

@@ -16,70 +16,43 @@ as on the WeChat fake; ``calls`` records everything received.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import json
 import time
-from typing import Any, Callable
+from typing import Any
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
-from fakes.wechat_server import Call
+from fakes.platform import Call, FakePlatform
 
 
 def weibo_length(text: str) -> float:
     return sum(0.5 if ord(c) < 128 else 1 for c in text)
 
 
-class FakeWeibo:
+class FakeWeibo(FakePlatform):
     def __init__(self, token: str = "2.00FAKEweiboTOKEN", safe_domain: str = "news.example.edu.cn", uid: int = 1234567890,
                  app_key: str = "3210987654", app_secret: str = "weibo-app-secret", refresh_token: str = "2.00FAKErefresh") -> None:
+        super().__init__()
         self.safe_domain = safe_domain
         self.uid = uid
         self.app_key, self.app_secret = app_key, app_secret
-        self.tokens: dict[str, float] = {token: time.time() + 30 * 86400}
+        self.tokens[token] = time.time() + 30 * 86400
         self.refresh_tokens = {refresh_token}
-        self.calls: list[Call] = []
         self.posts: list[dict[str, Any]] = []
         self._errors: dict[str, list[tuple[int, str, int]]] = {}
-        self._after: dict[str, list[Callable[[], None]]] = {}
-        self._drop: dict[str, int] = {}
         self._ids = itertools.count(4_900_000_000_000_001)
-        self.server: TestServer | None = None
 
     def fail(self, path: str, error_code: int, error: str, times: int = 1, status: int = 400) -> None:
         self._errors.setdefault(path, []).extend([(error_code, error, status)] * times)
 
-    def after(self, path: str, fn: Callable[[], None]) -> None:
-        self._after.setdefault(path, []).append(fn)
-
-    def drop_answer(self, path: str, times: int = 1) -> None:
-        self._drop[path] = self._drop.get(path, 0) + times
-
-    def expire_tokens(self) -> None:
-        for token in self.tokens:
-            self.tokens[token] = time.time() - 1
-
     def count(self, path: str) -> int:
         return sum(1 for c in self.calls if path in c.path)
 
-    @property
-    def base_url(self) -> str:
-        assert self.server is not None
-        return str(self.server.make_url("")).rstrip("/")
-
-    async def start(self) -> str:
+    def app(self) -> web.Application:
         app = web.Application(client_max_size=20 * 1024 * 1024)
         app.router.add_post("/2/statuses/share.json", self.share)
         app.router.add_post("/oauth2/access_token", self.access_token)
-        self.server = TestServer(app, host="127.0.0.1")
-        await self.server.start_server()
-        return self.base_url
-
-    async def close(self) -> None:
-        if self.server is not None:
-            await self.server.close()
+        return app
 
     @staticmethod
     def _error(call: Call, code: int, error: str, status: int = 400) -> web.Response:
@@ -150,13 +123,4 @@ class FakeWeibo:
         answer = {k: v for k, v in post.items() if k != "pic"}
         if post["pic"]:
             answer["original_pic"] = f"https://wx1.sinaimg.cn/large/{status_id}.jpg"
-        if self._drop.get("statuses/share"):
-            self._drop["statuses/share"] -= 1
-            call.answer = {"dropped": answer}
-            assert request.transport is not None
-            request.transport.close()
-            raise asyncio.CancelledError
-        for fn in self._after.pop("statuses/share", []):
-            fn()
-        call.answer = answer
-        return web.Response(text=json.dumps(answer, ensure_ascii=False), content_type="application/json")
+        return self._deliver(request, "statuses/share", call, answer)
