@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
-import time
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -16,6 +15,7 @@ from conftest import World, build_world, make_config
 import draftgate_plugins.wechat as wechat_plugin
 from draftgate_plugins._platform import transport_result
 from draftgate_plugins.wechat import WeChatTarget, article_html, text_to_html
+from fakes.platform import fake_fixture, wait_for
 from fakes.wechat_server import IMG_HOST, FakeWeChat
 from gateway.app import create_app
 from gateway.appkeys import GATEWAY
@@ -37,12 +37,7 @@ def settings(fake: FakeWeChat, **extra: Any) -> dict[str, Any]:
     return {"wechat": {"base_url": fake.base_url, "poll_interval": 0.02, "polls_per_attempt": 3, "timeout": 2.0, **extra}}
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeWeChat]:
-    server = FakeWeChat()
-    await server.start()
-    yield server
-    await server.close()
+fake = fake_fixture(FakeWeChat)
 
 
 async def wechat_world(aiohttp_client: Any, tmp_path: Path, fake: FakeWeChat, *, credentials: bool = True,
@@ -66,13 +61,6 @@ async def submit(world: World, title: str = "迎新晚会通知", **extra: Any) 
     status, body = await world.submit(account="mp", title=title, **extra)
     assert status == 201 and body["draft"]["status"] == "passed", body
     return body["draft"]["id"]
-
-
-async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
 
 
 async def test_article_is_published_with_images_cover_and_recorded_url(aiohttp_client: Any, tmp_path: Path, fake: FakeWeChat) -> None:

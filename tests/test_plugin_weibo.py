@@ -6,7 +6,7 @@ import asyncio
 import base64
 import io
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -14,6 +14,7 @@ from PIL import Image
 from conftest import World, build_world
 import draftgate_plugins.weibo as weibo_plugin
 from draftgate_plugins.weibo import WeiboTarget, status_text, weibo_length
+from fakes.platform import fake_fixture, wait_for
 from fakes.weibo_server import FakeWeibo
 from gateway.publish import build_item
 from gateway.secrets import load_credentials
@@ -27,12 +28,7 @@ def png(color: tuple[int, int, int]) -> str:
     return base64.b64encode(out.getvalue()).decode()
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeWeibo]:
-    server = FakeWeibo()
-    await server.start()
-    yield server
-    await server.close()
+fake = fake_fixture(FakeWeibo)
 
 
 def token_of(fake: FakeWeibo) -> str:
@@ -116,11 +112,9 @@ async def test_expired_token_without_refresh_waits_for_an_admin(aiohttp_client: 
     world = await weibo_world(aiohttp_client, tmp_path, fake)
     fake.expire_tokens()
     draft_id = await submit(world)
-    for _ in range(200):
-        _, body = await world.call("GET", f"/v1/drafts/{draft_id}", "admin")
-        if body["draft"]["publication"]["attempts"] >= 1:
-            break
-        await asyncio.sleep(0.02)
+    await wait_for(lambda: world.gateway.store.query_one(
+        "SELECT attempts FROM publications WHERE draft_id = ?", (draft_id,))["attempts"] >= 1)
+    _, body = await world.call("GET", f"/v1/drafts/{draft_id}", "admin")
     pub = body["draft"]["publication"]
     assert pub["state"] == "queued" and "an admin sets a new one" in pub["last_error"], pub
     fake.tokens["2.00NEWtoken"] = 4_000_000_000
