@@ -24,7 +24,7 @@ from gateway.appkeys import GATEWAY
 from gateway.config import Config
 from gateway.hookspecs import hookimpl
 from gateway.metrics import Metrics
-from gateway.model import Draft, Finding, PublishItem, PublishResult, Severity
+from gateway.model import Account, Content, Draft, Finding, ImageInput, PublishItem, PublishResult, Severity
 from gateway.plugins import make_plugin_manager
 from gateway.services import Gateway
 from gateway.store import Store
@@ -99,6 +99,23 @@ class MarkerPlugin:
     @hookimpl
     def publish_targets(self, gateway: Gateway) -> list[Any]:
         return [self.target]
+
+
+# -- drafts for checker unit tests ---------------------------------------------------
+
+PLAIN_ACCOUNT = Account("acc", "物理学院", "wechat", "物理学院", "resp")
+
+
+def make_draft(account: Account, title: str, body: str, body_format: str = "text",
+               images: tuple[ImageInput, ...] = ()) -> Draft:
+    """Revision 1 of draft ``d1`` by ``op``, as a checker receives it (offsets count the title too)."""
+    return Draft("d1", 1, account, Content(title, body, body_format, images), "op", "2026-01-01T00:00:00+00:00")
+
+
+def with_check_digit(body: str) -> str:
+    """A 17-digit resident identity number completed with its ISO 7064 check character."""
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights)) % 11]
 
 
 def make_config(tmp_path: Path, **overrides: Any) -> Config:

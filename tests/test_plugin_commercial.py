@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 from campus_posts import Post, load_posts
+from conftest import PLAIN_ACCOUNT, make_draft
 from draftgate_plugins import commercial
 
-from gateway.model import Account, Content, Draft, Permits, Severity
+from gateway.model import Account, Draft, Permits, Severity
 from gateway.services import Gateway
 from gateway.text import normalize
 
-PLAIN = Account("acc", "物理学院", "wechat", "物理学院", "resp")
 LICENSED = Account("shop", "校园文创", "wechat", "出版社", "resp", permits=Permits(commercial=True))
 
 AD = "新品上市！扫码购买，全场包邮，限时优惠价¥99，加微信 abc123 下单。"
@@ -23,8 +23,8 @@ def checker(module_gateway: Gateway) -> commercial.CommercialChecker:
     return c
 
 
-def draft(body: str, account: Account = PLAIN, title: str = "推送") -> Draft:
-    return Draft("d1", 1, account, Content(title, body), "op", "2026-01-01T00:00:00+00:00")
+def draft(body: str, account: Account = PLAIN_ACCOUNT, title: str = "推送") -> Draft:
+    return make_draft(account, title, body)
 
 
 def test_an_ad_needs_review_and_the_finding_explains_itself(checker: commercial.CommercialChecker) -> None:

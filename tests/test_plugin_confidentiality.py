@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import PLAIN_ACCOUNT, make_draft, with_check_digit
 from draftgate_plugins import confidentiality
 
-from gateway.model import Account, Content, Draft, Severity
+from gateway.model import Draft, Severity
 from gateway.services import Gateway
-
-ACCOUNT = Account("acc", "物理学院", "wechat", "物理学院", "resp")
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +18,7 @@ def checker(module_gateway: Gateway) -> confidentiality.ConfidentialityChecker:
 
 
 def draft(body: str, title: str = "通知", body_format: str = "text") -> Draft:
-    return Draft("d1", 1, ACCOUNT, Content(title, body, body_format), "op", "2026-01-01T00:00:00+00:00")
+    return make_draft(PLAIN_ACCOUNT, title, body, body_format)
 
 
 def rules(checker: confidentiality.ConfidentialityChecker, body: str, title: str = "通知") -> list[tuple[str, str, str]]:
@@ -94,11 +93,6 @@ def test_evasions_are_seen_through(checker: confidentiality.ConfidentialityCheck
 )
 def test_ordinary_words_do_not_fire(checker: confidentiality.ConfidentialityChecker, body: str) -> None:
     assert rules(checker, body) == []
-
-
-def with_check_digit(body: str) -> str:
-    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights)) % 11]
 
 
 def test_identity_card_numbers_block_only_with_a_valid_check_digit(checker: confidentiality.ConfidentialityChecker) -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from conftest import PLAIN_ACCOUNT, make_draft
 from draftgate_plugins import embargo
 
 from gateway.embargoes import EmbargoStore
-from gateway.model import Account, Content, Draft, Severity
+from gateway.model import Account, Draft, Severity
 from gateway.services import Gateway
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
-PLAIN = Account("acc", "物理学院", "wechat", "物理学院", "resp")
 EXEMPT = Account("news", "新闻中心", "wechat", "新闻中心", "resp")
 OFFICIAL = Account("pku", "北京大学", "wechat", "党委宣传部", "resp", official=True)
 
@@ -47,8 +47,8 @@ def checker(service: EmbargoStore, clock: Clock) -> embargo.EmbargoChecker:
     return embargo.EmbargoChecker(service, clock)
 
 
-def draft(body: str, account: Account = PLAIN, title: str = "快讯") -> Draft:
-    return Draft("d1", 1, account, Content(title, body), "op", "2026-01-01T00:00:00+00:00")
+def draft(body: str, account: Account = PLAIN_ACCOUNT, title: str = "快讯") -> Draft:
+    return make_draft(account, title, body)
 
 
 def test_embargoed_topic_blocks_and_names_topic_and_lift_time(checker: embargo.EmbargoChecker) -> None:
@@ -85,7 +85,7 @@ def test_exempt_and_official_accounts_may_publish(checker: embargo.EmbargoChecke
     body = "学校任命新校长"
     assert checker.check(draft(body, EXEMPT)) == []
     assert checker.check(draft(body, OFFICIAL)) == []
-    assert len(checker.check(draft(body, PLAIN))) == 1
+    assert len(checker.check(draft(body, PLAIN_ACCOUNT))) == 1
 
 
 def test_evasions(checker: embargo.EmbargoChecker) -> None:

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 from draftgate_plugins.image_reuse import ImageReuseChecker
+from conftest import make_draft
 from image_samples import TRANSFORMS
 
 from gateway.image_registry import ImageRegistry
-from gateway.model import Account, Content, Draft, ImageInput, Permits, Severity
+from gateway.model import Account, Draft, ImageInput, Permits, Severity
 from gateway.plugins import make_plugin_manager
 from gateway.store import Store
 
@@ -33,8 +34,7 @@ def account(id: str = "acc", school_marks: bool = False) -> Account:
 
 
 def draft(acc: Account, *images: bytes) -> Draft:
-    content = Content("t", "b", images=tuple(ImageInput(i, f"pic{i}.jpg", d) for i, d in enumerate(images)))
-    return Draft("d1", 1, acc, content, "op", "2026-01-01T00:00:00+00:00")
+    return make_draft(acc, "t", "b", images=tuple(ImageInput(i, f"pic{i}.jpg", d) for i, d in enumerate(images)))
 
 
 def test_unlicensed_blocks_with_evidence(registry: ImageRegistry, photos: dict[str, bytes]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import with_check_digit
 
 from gateway.model import Severity
 from gateway.text import (
@@ -142,11 +143,6 @@ def test_numerals_are_folded_only_in_the_digits_view() -> None:
     assert norm.compact == "一二三"
     assert norm.digits == "123"
     assert fold_digits("〇幺") == "01"
-
-
-def with_check_digit(body: str) -> str:
-    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights)) % 11]
 
 
 def test_resident_id_check_digit() -> None:
