@@ -25,9 +25,11 @@ import io
 import re
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
+from typing import Iterator
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -144,6 +146,19 @@ def _open(data: bytes, max_bytes: int, max_pixels: int) -> Image.Image:
     return im
 
 
+@contextmanager
+def _decoding() -> Iterator[None]:
+    """What a decoder raises on bad data (truncated streams, bad chunks, zlib errors, memory) as ImageError."""
+    try:
+        yield
+    except ImageError:
+        raise
+    except MemoryError:
+        raise ImageError("image is too large to decode") from None
+    except Exception as exc:  # noqa: BLE001 — a broken stream can raise nearly anything
+        raise ImageError(f"image data is corrupt or truncated: {exc}") from None
+
+
 def _frame_count(im: Image.Image, max_frames: int) -> int:
     try:
         frames = int(getattr(im, "n_frames", 1))
@@ -165,11 +180,15 @@ def _sample_indices(frames: int, pixels: int, budget: int, samples: int) -> list
     return sorted({round(i * step) for i in range(samples)})
 
 
+def _has_alpha(im: Image.Image) -> bool:
+    return im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
+
+
 def _to_grey(im: Image.Image) -> Image.Image:
     """Luminance, with transparency flattened onto white (how a page shows it)."""
     if im.mode == "L":
         return im
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+    if _has_alpha(im):
         rgba = im.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("L")
@@ -212,7 +231,7 @@ def iter_thumbnails(
     frames = _frame_count(im, max_frames)
     width, height = im.size
     out: list[tuple[int, np.ndarray]] = []
-    try:
+    with _decoding():
         if frames == 1 and im.format in ("JPEG", "MPO"):
             # Draft mode: libjpeg scales in the DCT domain (down to 1/8) and
             # emits luminance only; the work array needs no more than that.
@@ -224,12 +243,6 @@ def iter_thumbnails(
                 im.seek(index)
             im.load()
             out.append((index, _work_array(im)))
-    except ImageError:
-        raise
-    except MemoryError:
-        raise ImageError("image is too large to decode") from None
-    except Exception as exc:  # noqa: BLE001 — truncated streams, bad chunks, zlib errors, ...
-        raise ImageError(f"image data is corrupt or truncated: {exc}") from None
     return im, (width, height), frames, out
 
 
@@ -585,14 +598,12 @@ def registration_hashes(
     """Validate an image to register and hash its first frame under each crop variant."""
     info = inspect_image(data, max_bytes=max_bytes, max_pixels=max_pixels, sample_frames=1)
     im = _open(data, max_bytes, max_pixels)
-    try:
+    with _decoding():
         if im.format in ("JPEG", "MPO"):
             # Crops need a little more resolution than the bare thumbnail.
             im.draft("L", (THUMB * 4, THUMB * 4))
         im.load()
         grey = _to_grey(im)
-    except Exception as exc:  # noqa: BLE001 — as in iter_thumbnails
-        raise ImageError(f"image data is corrupt or truncated: {exc}") from None
     chosen = variants or CROP_VARIANTS
     p, d = _hash_batch(crop_thumbnails(_work_array(grey, THUMB * 4), list(chosen.values())))
     return info, [VariantHash(name, int(p[i][0]), int(d[i][0])) for i, name in enumerate(chosen)]
@@ -633,16 +644,15 @@ def display_copy(
     it from a worker thread.
     """
     im = _open(data, max_bytes, max_pixels)
-    try:
+    with _decoding():
         if im.format in ("JPEG", "MPO"):
             im.draft("RGB", (side, side))
         im.load()
         # Shown upright, as a browser shows the draft's own copy of the picture.
         frame = ImageOps.exif_transpose(im)
         frame.thumbnail((side, side), Image.Resampling.LANCZOS)
-        transparent = frame.mode in ("RGBA", "LA", "PA") or (frame.mode == "P" and "transparency" in frame.info)
         out = io.BytesIO()
-        if transparent:
+        if _has_alpha(frame):
             frame = frame.convert("RGBA")
             frame.save(out, "PNG", optimize=True)
             mime = "image/png"
@@ -650,10 +660,4 @@ def display_copy(
             frame = frame.convert("L" if frame.mode in ("L", "1", "I", "I;16", "F") else "RGB")
             frame.save(out, "JPEG", quality=DISPLAY_JPEG_QUALITY, optimize=True)
             mime = "image/jpeg"
-    except ImageError:
-        raise
-    except MemoryError:
-        raise ImageError("image is too large to decode") from None
-    except Exception as exc:  # noqa: BLE001 — as in iter_thumbnails
-        raise ImageError(f"image data is corrupt or truncated: {exc}") from None
     return DisplayCopy(mime, frame.width, frame.height, out.getvalue())
