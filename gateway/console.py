@@ -219,8 +219,7 @@ def refusal(user: User, account: Account, draft: dict[str, Any]) -> str | None:
 
 
 def _registry_keeps_bytes(gw: Any) -> bool:
-    registry = console_admin.registry_of(gw)
-    return registry is not None and hasattr(registry, "image_bytes")
+    return hasattr(console_admin.registry_of(gw), "image_bytes")
 
 
 def _image_findings(draft: dict[str, Any]) -> dict[int, list[dict[str, Any]]]:
@@ -331,14 +330,14 @@ async def decide(request: web.Request, ctx: Ctx) -> web.Response:
 # -- images of a draft -------------------------------------------------------------------
 
 
-def _image_bytes(store: Store, draft_id: str, revision: int, index: int) -> tuple[str, bytes] | None:
+def _image_bytes(store: Store, draft_id: str, revision: int, index: int) -> bytes | None:
     row = store.query_one(
-        "SELECT name, data FROM revision_images WHERE draft_id = ? AND revision = ? AND idx = ?", (draft_id, revision, index)
+        "SELECT data FROM revision_images WHERE draft_id = ? AND revision = ? AND idx = ?", (draft_id, revision, index)
     )
-    return (row["name"], row["data"]) if row else None
+    return row["data"] if row else None
 
 
-def image_response(data: bytes, name: str) -> web.Response:
+def image_response(data: bytes) -> web.Response:
     """Image bytes for an <img>: inline only when the magic bytes say it is an image we know."""
     mime = R.image_mime(data)
     headers = {
@@ -366,10 +365,10 @@ async def draft_image(request: web.Request, ctx: Ctx) -> web.StreamResponse:
         return error_page(request, ctx, 404, "没有这篇稿件。")
     if not can_read_account(ctx.user, account_from_row(account_row)):
         return error_page(request, ctx, 403, "您在该稿件所属账号上没有角色，不能查看。")
-    found = await ctx.store.call(_image_bytes, ctx.store, draft_id, revision, index)
-    if found is None:
+    data = await ctx.store.call(_image_bytes, ctx.store, draft_id, revision, index)
+    if data is None:
         return error_page(request, ctx, 404, "没有这张图片。")
-    return image_response(found[1], found[0])
+    return image_response(data)
 
 
 # -- submitting drafts and revisions --------------------------------------------------

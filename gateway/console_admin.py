@@ -23,6 +23,7 @@ from gateway.accounts import account_from_row, get_row
 from gateway.auth import can_read_account
 from gateway.console_web import BASE, Ctx, error_page, form_str, page, redirect, render
 from gateway.drafts import get_draft_row
+from gateway.image_registry import get_registry
 from gateway.screening import checker_listing
 from gateway.services import Gateway
 from gateway.store import Store
@@ -103,12 +104,12 @@ async def blocklist_change(request: web.Request, ctx: Ctx) -> web.Response:
 # -- registered images ---------------------------------------------------------------
 
 
-def registry_of(gw: Gateway) -> Any | None:
-    """The image registry service, created on first use by its own module; None if that module is absent."""
-    try:
-        from gateway.image_registry import get_registry
-    except ImportError:
-        return gw.services.get("images")
+def registry_of(gw: Gateway) -> Any:
+    """The image registry service, created on first use (that builds its index: call it off the event loop).
+
+    Typed ``Any``: what is installed under ``services["images"]`` may keep no
+    bytes or take no registrations, which the pages check with ``hasattr``.
+    """
     return get_registry(gw)
 
 
@@ -124,10 +125,7 @@ def registered_bytes(registry: Any, image_id: str) -> bytes | None:
 def _images_view(gw: Gateway) -> dict[str, Any]:
     registry = registry_of(gw)
     accounts = gw.store.query("SELECT id, name FROM accounts ORDER BY id")
-    if registry is None:
-        return {"service": False, "images": [], "has_bytes": False, "accounts": accounts}
-    return {"service": True, "images": registry.list(), "has_bytes": hasattr(registry, "image_bytes"),
-            "accounts": accounts}
+    return {"images": registry.list(), "has_bytes": hasattr(registry, "image_bytes"), "accounts": accounts}
 
 
 async def _render_images(request: web.Request, ctx: Ctx, *, status: int = 200, error: str | None = None,
@@ -146,7 +144,7 @@ async def images(request: web.Request, ctx: Ctx) -> web.Response:
 async def image_change(request: web.Request, ctx: Ctx) -> web.Response:
     """Register an uploaded picture, or remove a registration, through the registry (audited there)."""
     registry = await ctx.gw.run_cpu(registry_of, ctx.gw)
-    if registry is None or not hasattr(registry, "add"):
+    if not hasattr(registry, "add"):
         return error_page(request, ctx, 404, "图片登记服务未启用。")
     assert ctx.form is not None
     if form_str(ctx, "op") == "remove":
@@ -193,10 +191,10 @@ async def registered_image(request: web.Request, ctx: Ctx) -> web.StreamResponse
     if not await ctx.store.call(_may_see_registered, ctx.store, ctx.user, image_id):
         return error_page(request, ctx, 403, "您无权查看这张登记图片。")
     registry = await ctx.store.call(registry_of, ctx.gw)
-    data = await ctx.store.call(registered_bytes, registry, image_id) if registry is not None else None
+    data = await ctx.store.call(registered_bytes, registry, image_id)
     if data is None:
         return error_page(request, ctx, 404, "登记图片的原图不可用。", "the image registry keeps no bytes for this image")
-    return image_response(bytes(data), image_id)
+    return image_response(bytes(data))
 
 
 # -- embargoes --------------------------------------------------------------------------
