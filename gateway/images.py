@@ -609,7 +609,6 @@ def registration_hashes(
     return info, [VariantHash(name, int(p[i][0]), int(d[i][0])) for i, name in enumerate(chosen)]
 
 
-
 # ---------------------------------------------------------------------------
 # Display copy
 # ---------------------------------------------------------------------------
