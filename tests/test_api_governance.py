@@ -54,15 +54,14 @@ async def test_school_mark_name_needs_permit_and_approval_reference(world: World
 
 
 async def test_directive_validation_and_listing(world: World) -> None:
-    status, body = await world.call("POST", "/v1/directives", "admin",
-                                    json={"topic": "校庆", "terms": ["校庆"], "starts_on": "2025-05-10", "ends_on": "2025-05-01"})
-    assert status == 422 and body["error"]["field"] == "ends_on"
-    status, body = await world.call("POST", "/v1/directives", "admin",
-                                    json={"topic": "校庆", "terms": [], "starts_on": "2025-05-01", "ends_on": "2025-05-10"})
-    assert status == 422 and body["error"]["field"] == "terms"
-    status, body = await world.call("POST", "/v1/directives", "admin",
-                                    json={"topic": "校庆", "terms": ["校庆"], "starts_on": "May 1", "ends_on": "2025-05-10"})
-    assert status == 422 and body["error"]["field"] == "starts_on"
+    cases = [
+        ({"topic": "校庆", "terms": ["校庆"], "starts_on": "2025-05-10", "ends_on": "2025-05-01"}, "ends_on"),
+        ({"topic": "校庆", "terms": [], "starts_on": "2025-05-01", "ends_on": "2025-05-10"}, "terms"),
+        ({"topic": "校庆", "terms": ["校庆"], "starts_on": "May 1", "ends_on": "2025-05-10"}, "starts_on"),
+    ]
+    for payload, field in cases:
+        status, body = await world.call("POST", "/v1/directives", "admin", json=payload)
+        assert status == 422 and body["error"]["field"] == field, (payload, body)
     status, _ = await world.call("POST", "/v1/directives", "resp",
                                  json={"topic": "校庆", "terms": ["校庆"], "starts_on": "2025-05-01", "ends_on": "2025-05-10"})
     assert status == 403
@@ -85,14 +84,15 @@ async def test_directive_binds_only_accounts_that_existed_in_its_window(world: W
 async def test_review_date_and_query_parameters(world: World) -> None:
     status, _ = await world.call("PUT", "/v1/accounts/nope/review-date", "admin", json={"review_date": "2025-10-20"})
     assert status == 404
-    status, body = await world.call("PUT", "/v1/accounts/acc/review-date", "admin", json={"review_date": "20 Oct"})
-    assert status == 422 and body["error"]["field"] == "review_date"
-    status, body = await world.call("GET", "/v1/reports/due?days=-1", "admin")
-    assert status == 422 and body["error"]["field"] == "days"
-    status, body = await world.call("GET", "/v1/reports/due?days=3&today=tomorrow", "admin")
-    assert status == 422 and body["error"]["field"] == "today"
-    status, body = await world.call("GET", "/v1/reports/activity?months=0", "admin")
-    assert status == 422 and body["error"]["field"] == "months"
+    cases = [
+        ("PUT", "/v1/accounts/acc/review-date", {"review_date": "20 Oct"}, "review_date"),
+        ("GET", "/v1/reports/due?days=-1", None, "days"),
+        ("GET", "/v1/reports/due?days=3&today=tomorrow", None, "today"),
+        ("GET", "/v1/reports/activity?months=0", None, "months"),
+    ]
+    for method, path, payload, field in cases:
+        status, body = await world.call(method, path, "admin", json=payload)
+        assert status == 422 and body["error"]["field"] == field, (method, path, body)
 
 
 async def test_governance_routes_are_in_the_openapi_document(world: World) -> None:
