@@ -118,6 +118,31 @@ def with_check_digit(body: str) -> str:
     return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights)) % 11]
 
 
+class RecordingWebhook:
+    """A local HTTP endpoint standing in for an institution's own webhook receiver (serve ``app()``, POST ``/hook``).
+
+    Answers 503 to the first ``fail_first`` requests, then 200; records every request's headers and body.
+    """
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.fail_first = fail_first
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.accepted: dict[str, bytes] = {}
+
+    def app(self) -> web.Application:
+        receiver = web.Application()
+        receiver.router.add_post("/hook", self.handle)
+        return receiver
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        self.requests.append((dict(request.headers), body))
+        if len(self.requests) <= self.fail_first:
+            return web.Response(status=503, text="try later")
+        self.accepted.setdefault(request.headers["Idempotency-Key"], body)
+        return web.Response(status=200, text="ok")
+
+
 def make_config(tmp_path: Path, **overrides: Any) -> Config:
     base = dict(
         db_path=str(tmp_path / "gateway.db"),

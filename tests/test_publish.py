@@ -9,8 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-from conftest import FlakyTarget, MarkerPlugin, World, build_world, make_config
+from conftest import FlakyTarget, MarkerPlugin, RecordingWebhook, World, build_world, make_config
 
 from gateway.app import create_app
 from gateway.appkeys import GATEWAY
@@ -39,28 +38,9 @@ async def test_target_failing_twice_then_succeeding_delivers_exactly_once(aiohtt
     assert actions.count("publication.attempt_failed") == 2 and actions[-1] == "publication.published"
 
 
-class RecordingWebhook:
-    """A local HTTP endpoint standing in for an institution's own webhook receiver."""
-
-    def __init__(self, fail_first: int) -> None:
-        self.fail_first = fail_first
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        self.accepted: dict[str, bytes] = {}
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        self.requests.append((dict(request.headers), body))
-        if len(self.requests) <= self.fail_first:
-            return web.Response(status=503, text="try later")
-        self.accepted.setdefault(request.headers["Idempotency-Key"], body)
-        return web.Response(status=200, text="ok")
-
-
 async def test_webhook_target_signs_the_body_and_retries(aiohttp_client: Any, tmp_path: Path) -> None:
     hook = RecordingWebhook(fail_first=2)
-    receiver = web.Application()
-    receiver.router.add_post("/hook", hook.handle)
-    receiver_client = await aiohttp_client(receiver)
+    receiver_client = await aiohttp_client(hook.app())
     url = str(receiver_client.make_url("/hook"))
     world = await build_world(aiohttp_client, tmp_path)
     status, out = await world.call("PATCH", "/v1/accounts/acc", "admin", json={"publish": {"target": "webhook", "url": url, "secret": "k3y"}})

@@ -11,12 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 import draftgate_plugins.webhook as webhook_plugin
 import draftgate_plugins.wechat as wechat_plugin
-from conftest import World, build_world
+from conftest import RecordingWebhook, World, build_world
 from gateway import secrets
 from gateway.store import Store
 
@@ -128,30 +126,20 @@ async def test_unknown_account_is_404_and_delete_removes(world: World) -> None:
 
 
 async def test_webhook_secret_is_sealed_in_the_db_and_still_signs(aiohttp_client: Any, tmp_path: Path) -> None:
-    received: list[tuple[bytes, str]] = []
-
-    async def hook(request: web.Request) -> web.Response:
-        received.append((await request.read(), request.headers.get("X-Draftgate-Signature", "")))
-        return web.Response(status=204)
-
-    receiver = web.Application()
-    receiver.router.add_post("/hook", hook)
-    server = TestServer(receiver, host="127.0.0.1")
-    await server.start_server()
-    try:
-        world = await build_world(aiohttp_client, tmp_path, accounts=False, extra_plugins=(webhook_plugin,),
-                                  load_entry_points=False)
-        status, out = await world.call("POST", "/v1/accounts", "admin", json={
-            "id": "hooked", "name": "化学学院", "platform": "other", "unit": "化学学院", "responsible": "resp",
-            "operators": ["op"], "publish": {"target": "webhook", "url": str(server.make_url("/hook")), "secret": HOOK_SECRET},
-        })
-        assert status == 201, out
-        assert out["account"]["publish"]["secret_set"] is True and HOOK_SECRET not in str(out)
-        assert HOOK_SECRET.encode() not in db_bytes(tmp_path)
-        _, body = await world.submit(account="hooked", title="通知", body="正文")
-        pub = await world.wait_publication(body["draft"]["id"])
-        assert pub["state"] == "published", pub
-        payload, signature = received[0]
-        assert signature == "sha256=" + hmac.new(HOOK_SECRET.encode(), payload, hashlib.sha256).hexdigest()
-    finally:
-        await server.close()
+    hook = RecordingWebhook()
+    receiver = await aiohttp_client(hook.app())
+    world = await build_world(aiohttp_client, tmp_path, accounts=False, extra_plugins=(webhook_plugin,),
+                              load_entry_points=False)
+    status, out = await world.call("POST", "/v1/accounts", "admin", json={
+        "id": "hooked", "name": "化学学院", "platform": "other", "unit": "化学学院", "responsible": "resp",
+        "operators": ["op"], "publish": {"target": "webhook", "url": str(receiver.make_url("/hook")), "secret": HOOK_SECRET},
+    })
+    assert status == 201, out
+    assert out["account"]["publish"]["secret_set"] is True and HOOK_SECRET not in str(out)
+    assert HOOK_SECRET.encode() not in db_bytes(tmp_path)
+    _, body = await world.submit(account="hooked", title="通知", body="正文")
+    pub = await world.wait_publication(body["draft"]["id"])
+    assert pub["state"] == "published", pub
+    headers, payload = hook.requests[0]
+    signature = headers.get("X-Draftgate-Signature", "")
+    assert signature == "sha256=" + hmac.new(HOOK_SECRET.encode(), payload, hashlib.sha256).hexdigest()
