@@ -11,6 +11,7 @@ import pytest
 
 import draftgate_plugins.wechat as wechat_plugin
 from conftest import World, build_world, make_config
+from fakes.platform import wait_for
 from fakes.wechat_server import FakeWeChat
 from image_helpers import solid_image
 
@@ -209,10 +210,8 @@ async def test_access_log_masks_tokens_in_the_query(aiohttp_client: Any, tmp_pat
     client = await aiohttp_client(server)
     await client.get("/cgi-bin/token", params={"grant_type": "client_credential", "appid": "acc", "secret": "dg_SECRETVALUE"})
     await client.post("/cgi-bin/freepublish/get", params={"access_token": "dg_TOKENVALUE~acc"}, json={})
-    for _ in range(50):  # the access log line is written after the answer went out
-        if caplog.text.count("/cgi-bin/") >= 2:
-            break
-        await asyncio.sleep(0.02)
+    # the access log line is written after the answer went out
+    await wait_for(lambda: caplog.text.count("/cgi-bin/") >= 2, timeout=1.0)
     assert "/cgi-bin/token?grant_type=client_credential&appid=acc&secret=***" in caplog.text
     assert "access_token=***" in caplog.text
     assert "SECRETVALUE" not in caplog.text and "TOKENVALUE" not in caplog.text
