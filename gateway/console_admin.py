@@ -23,6 +23,7 @@ from gateway.accounts import account_from_row, get_row
 from gateway.auth import can_read_account
 from gateway.console_web import BASE, Ctx, error_page, form_str, page, redirect, render
 from gateway.drafts import get_draft_row
+from gateway.embargoes import check_exempt_accounts
 from gateway.image_registry import get_registry
 from gateway.screening import checker_listing
 from gateway.services import Gateway
@@ -250,9 +251,7 @@ async def embargo_change(request: web.Request, ctx: Ctx) -> web.Response:
         starts_at = local_input_time(form_str(ctx, "starts_at"), ctx.gw)
         if ends_at is None:
             raise ValueError("ends_at: is required")
-        known = {r["id"] for r in await ctx.store.call(ctx.store.query, "SELECT id FROM accounts")}
-        if set(exempt) - known:
-            raise ValueError(f"exempt_accounts: unknown account {sorted(set(exempt) - known)[0]!r}")
+        await ctx.store.call(check_exempt_accounts, ctx.store, exempt)
         await ctx.store.call(service.create, form_str(ctx, "topic"), terms, ends_at, starts_at=starts_at,
                              exempt_accounts=exempt, actor=ctx.user.id)
     except ValueError as e:

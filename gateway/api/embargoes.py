@@ -8,7 +8,7 @@ from aiohttp import web
 from pydantic import Field
 
 from gateway.api.common import ApiError, gateway_of, json_response, not_found, read_json, require_admin, route
-from gateway.embargoes import MAX_ALTERNATIVES, SERVICE, EmbargoStore
+from gateway.embargoes import MAX_ALTERNATIVES, SERVICE, EmbargoStore, check_exempt_accounts
 from gateway.schemas import Strict
 
 
@@ -33,15 +33,9 @@ async def create_embargo(request: web.Request) -> web.Response:
     gw = gateway_of(request)
     service = _service(request)
     body = await read_json(request, EmbargoIn)
-    if body.exempt_accounts:
-        marks = ",".join("?" * len(body.exempt_accounts))
-        rows = await gw.store.call(gw.store.query, f"SELECT id FROM accounts WHERE id IN ({marks})",
-                                   tuple(body.exempt_accounts))
-        unknown = sorted(set(body.exempt_accounts) - {r["id"] for r in rows})
-        if unknown:
-            raise ApiError(422, "invalid_field", f"exempt_accounts: unknown account {unknown[0]!r}",
-                           field="exempt_accounts")
     try:
+        # Before the service validates the rest, as the console does; its ValueError names the field.
+        await gw.store.call(check_exempt_accounts, gw.store, body.exempt_accounts)
         embargo = await gw.store.call(
             service.create, body.topic, body.terms, body.ends_at, starts_at=body.starts_at,
             exempt_accounts=body.exempt_accounts, actor=admin.id,
