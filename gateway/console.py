@@ -31,6 +31,7 @@ from gateway.console_web import (
     Ctx,
     current_session,
     error_page,
+    error_page_with_roles,
     form_str,
     make_env,
     new_form_key,
@@ -352,22 +353,22 @@ def image_response(data: bytes) -> web.Response:
     return web.Response(body=data, content_type=mime, headers=headers)
 
 
-@page()
+@page(roles=False)  # one request per <img> on a draft page: no roles unless an error page is shown
 async def draft_image(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     draft_id = request.match_info["id"]
     try:
         revision, index = int(request.match_info["revision"]), int(request.match_info["index"])
     except ValueError:
-        return error_page(request, ctx, 404, "没有这张图片。")
+        return await error_page_with_roles(request, ctx, 404, "没有这张图片。")
     row = await ctx.store.call(ctx.store.query_one, "SELECT account FROM drafts WHERE id = ?", (draft_id,))
     account_row = await ctx.store.call(get_row, ctx.store, row["account"]) if row else None
     if account_row is None:
-        return error_page(request, ctx, 404, "没有这篇稿件。")
+        return await error_page_with_roles(request, ctx, 404, "没有这篇稿件。")
     if not can_read_account(ctx.user, account_from_row(account_row)):
-        return error_page(request, ctx, 403, "您在该稿件所属账号上没有角色，不能查看。")
+        return await error_page_with_roles(request, ctx, 403, "您在该稿件所属账号上没有角色，不能查看。")
     data = await ctx.store.call(_image_bytes, ctx.store, draft_id, revision, index)
     if data is None:
-        return error_page(request, ctx, 404, "没有这张图片。")
+        return await error_page_with_roles(request, ctx, 404, "没有这张图片。")
     return image_response(data)
 
 

@@ -21,7 +21,7 @@ from gateway import console_render as R
 from gateway import console_sessions as sessions
 from gateway.accounts import account_from_row, get_row
 from gateway.auth import can_read_account
-from gateway.console_web import BASE, Ctx, error_page, form_str, page, redirect, render
+from gateway.console_web import BASE, Ctx, error_page, error_page_with_roles, form_str, page, redirect, render
 from gateway.drafts import get_draft_row
 from gateway.embargoes import check_exempt_accounts
 from gateway.image_registry import get_registry
@@ -184,17 +184,17 @@ def _may_see_registered(store: Store, user: Any, image_id: str) -> bool:
     return False
 
 
-@page()
+@page(roles=False)  # answers image bytes: no roles unless an error page is shown
 async def registered_image(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     from gateway.console import image_response
 
     image_id = request.match_info["image_id"]
     if not await ctx.store.call(_may_see_registered, ctx.store, ctx.user, image_id):
-        return error_page(request, ctx, 403, "您无权查看这张登记图片。")
+        return await error_page_with_roles(request, ctx, 403, "您无权查看这张登记图片。")
     registry = await ctx.store.call(registry_of, ctx.gw)
     data = await ctx.store.call(registered_bytes, registry, image_id)
     if data is None:
-        return error_page(request, ctx, 404, "登记图片的原图不可用。", "the image registry keeps no bytes for this image")
+        return await error_page_with_roles(request, ctx, 404, "登记图片的原图不可用。", "the image registry keeps no bytes for this image")
     return image_response(bytes(data))
 
 

@@ -106,6 +106,8 @@ def roles_of(store: Store, user: User) -> dict[str, Any]:
 
 
 def render(request: web.Request, ctx: Ctx | None, template: str, *, status: int = 200, **values: Any) -> web.Response:
+    # A page(roles=False) handler must render through error_page_with_roles, or the nav would be missing.
+    assert ctx is None or ctx.roles, "rendering a console page without the user's roles"
     env = request.app[CONSOLE_ENV]
     gw = request.app[GATEWAY]
     tz = R.zone(sessions.settings(gw).get("timezone"))
@@ -127,6 +129,19 @@ def render(request: web.Request, ctx: Ctx | None, template: str, *, status: int 
 
 def error_page(request: web.Request, ctx: Ctx | None, status: int, message: str, detail: str = "") -> web.Response:
     return render(request, ctx, "error.html", status=status, message=message, detail=detail, title="出错了")
+
+
+async def load_roles(ctx: Ctx) -> None:
+    """Read the user's roles into ``ctx`` unless the page guard already did."""
+    if not ctx.roles:
+        ctx.roles = await ctx.store.call(roles_of, ctx.store, ctx.user)
+
+
+async def error_page_with_roles(request: web.Request, ctx: Ctx, status: int, message: str,
+                                detail: str = "") -> web.Response:
+    """``error_page`` for a ``page(roles=False)`` handler: its error pages show the same nav as any other."""
+    await load_roles(ctx)
+    return error_page(request, ctx, status, message, detail)
 
 
 def safe_next(value: str | None) -> str:
@@ -180,8 +195,14 @@ async def current_session(request: web.Request) -> tuple[str, sessions.Session] 
     return (session_id, session) if session else None
 
 
-def page(*, admin: bool = False) -> Callable[[PageHandler], Callable[[web.Request], Awaitable[web.StreamResponse]]]:
-    """Wrap a console handler: signed-in user, CSRF on POST, optional admin role."""
+def page(*, admin: bool = False,
+         roles: bool = True) -> Callable[[PageHandler], Callable[[web.Request], Awaitable[web.StreamResponse]]]:
+    """Wrap a console handler: signed-in user, CSRF on POST, optional admin role.
+
+    ``roles=False`` is for handlers that answer bytes, not a page (a draft's
+    images, one request per <img>): the roles, a scan of every account, are
+    then read only when an error page is rendered (``error_page_with_roles``).
+    """
 
     def wrap(fn: PageHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handler(request: web.Request) -> web.StreamResponse:
@@ -190,17 +211,20 @@ def page(*, admin: bool = False) -> Callable[[PageHandler], Callable[[web.Reques
                 return to_signin(request)
             gw = request.app[GATEWAY]
             ctx = Ctx(gw, found[1], found[0])
-            ctx.roles = await gw.store.call(roles_of, gw.store, ctx.user)
+            if roles:
+                await load_roles(ctx)
             if request.method == "POST":
                 form = await read_form(request)
                 if form is None:
-                    return error_page(request, ctx, 400, "表单内容无法读取，请返回页面重试。", "the form body is not readable")
+                    return await error_page_with_roles(request, ctx, 400, "表单内容无法读取，请返回页面重试。",
+                                                       "the form body is not readable")
                 if not origin_ok(request) or not sessions.same_token(ctx.session.csrf, _str(form.get("csrf"))):
-                    return error_page(request, ctx, 403, "表单已失效或来源不明，请返回页面刷新后重试。",
-                                      "CSRF token or Origin check failed")
+                    return await error_page_with_roles(request, ctx, 403, "表单已失效或来源不明，请返回页面刷新后重试。",
+                                                       "CSRF token or Origin check failed")
                 ctx.form = form
             if admin and not ctx.user.admin:
-                return error_page(request, ctx, 403, "此页面仅限管理员访问。", "this page needs the admin role")
+                return await error_page_with_roles(request, ctx, 403, "此页面仅限管理员访问。",
+                                                   "this page needs the admin role")
             return await fn(request, ctx)
 
         handler.__name__ = fn.__name__
